@@ -1,0 +1,47 @@
+# Every target creates .venv and installs what it needs, so a fresh machine needs only
+# Python 3.11+, make and (for the PostgreSQL half of the tests) a PostgreSQL server.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: venv demo test test-fast lint fmt bench serve clean migration
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv
+	$(BIN)/uv pip install --quiet --python $(BIN)/python -e '.[dev]'
+	touch $(STAMP)
+
+demo: venv
+	$(BIN)/maitred demo --once
+
+lint: venv
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/mypy src tests bench
+
+test: lint
+	$(BIN)/pytest
+
+test-fast: venv
+	$(BIN)/pytest -x -q -m "not slow"
+
+fmt: venv
+	$(BIN)/ruff format src tests bench
+	$(BIN)/ruff check --fix src tests bench
+
+bench: venv
+	$(BIN)/python -m bench
+
+serve: venv
+	$(BIN)/maitred serve
+
+# Rewrite the initial migration from the models (allowed until the first release).
+migration: venv
+	$(BIN)/python -m maitred.db.regen_initial
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,5 @@
+"""Allow `python -m maitred`."""
+
+from maitred.cli import main
+
+main()

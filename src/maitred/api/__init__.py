@@ -1,0 +1,1 @@
+"""HTTP API: the app factory, partner-facing routers and the admin API."""

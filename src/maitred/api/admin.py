@@ -1,0 +1,7 @@
+"""The operator's admin API under `/admin` (admin token)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter(prefix="/admin", tags=["admin"])

@@ -1,0 +1,83 @@
+"""The app factory: builds the runtime in the lifespan and mounts every router."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.responses import PlainTextResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from maitred import __version__
+from maitred.api import errors
+from maitred.config import Settings, get_settings
+from maitred.monitoring.middleware import EdgeMiddleware
+from maitred.monitoring.service import TraceRecorder
+from maitred.partners.service import PartnerDirectory
+from maitred.runtime import Runtime
+
+DESCRIPTION = """\
+maitred sits between reservation systems (RMS), points of sale (POS) and ordering channels.
+
+Partner-facing endpoints follow the partner contracts exactly (paths, field names, types).
+Every error answers `{"error": {"code", "message", "details"}}` with the failing field named.
+Authenticate with `Authorization: Bearer <your key>`; `/admin` takes the operator's admin token.
+"""
+
+
+def create_app(settings: Settings | None = None, *, run_worker: bool = False) -> FastAPI:
+    """A ready-to-serve app; resources are built when it starts, not here."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        runtime = Runtime.build(settings)
+        recorder = TraceRecorder(runtime.writer)
+        app.state.runtime = runtime
+        app.state.recorder = recorder
+        app.state.partners = PartnerDirectory(
+            runtime.db.read_sessions, settings.partner_cache_seconds
+        )
+        recorder.start()
+        dispatcher = None
+        if run_worker:
+            from maitred.worker.runner import start_in_process
+
+            dispatcher = await start_in_process(runtime, recorder)
+        try:
+            yield
+        finally:
+            if dispatcher is not None:
+                await dispatcher.stop()
+            await recorder.stop()
+            await runtime.close()
+
+    app = FastAPI(
+        title="maitred",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    errors.install(app)
+    _mount_routers(app)
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/metrics", include_in_schema=False)
+    async def metrics() -> PlainTextResponse:
+        return PlainTextResponse(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    app.add_middleware(
+        EdgeMiddleware, max_body=settings.max_body_bytes, trace_limit=settings.trace_body_limit
+    )
+    return app
+
+
+def _mount_routers(app: FastAPI) -> None:
+    from maitred.api import admin, rms
+
+    app.include_router(rms.router)
+    app.include_router(admin.router)

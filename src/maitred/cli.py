@@ -1,0 +1,109 @@
+"""The `maitred` command: serve, worker, apply, db, partners, venues, deliveries, demo, simulate."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from maitred import __version__
+from maitred.config import get_settings
+from maitred.logs import configure
+
+app = typer.Typer(
+    name="maitred",
+    help="Restaurant integration hub: reservations ↔ POS ↔ ordering channels.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+
+@app.callback()
+def _root() -> None:
+    """maitred command line."""
+    settings = get_settings()
+    configure(settings.log_level, settings.log_format)
+
+
+@app.command()
+def version() -> None:
+    """Print the version."""
+    typer.echo(__version__)
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = "head") -> None:
+    """Apply migrations to MAITRED_DATABASE_URL."""
+    from maitred.db.migrate import upgrade
+
+    upgrade(get_settings().database_url, revision)
+    typer.echo("database is at " + revision)
+
+
+@app.command()
+def serve(
+    config: Annotated[
+        Path | None, typer.Option(help="A TOML file of partners and venues to apply first.")
+    ] = None,
+    host: Annotated[str | None, typer.Option(help="Bind address (MAITRED_HOST).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (MAITRED_PORT).")] = None,
+    worker: Annotated[bool, typer.Option(help="Run a delivery worker in-process.")] = True,
+    migrate: Annotated[bool, typer.Option(help="Apply migrations at start.")] = True,
+    workers: Annotated[int, typer.Option(help="HTTP worker processes.")] = 1,
+) -> None:
+    """Serve the API (and, unless --no-worker, deliver in the same process)."""
+    import uvicorn
+
+    from maitred.db.migrate import upgrade
+
+    settings = get_settings()
+    if migrate:
+        upgrade(settings.database_url)
+    if config is not None:
+        from maitred.apply import apply_file
+
+        summary = apply_file(settings, config)
+        typer.echo(summary)
+    uvicorn.run(
+        "maitred.api.asgi:worker_app" if worker else "maitred.api.asgi:app",
+        factory=True,
+        host=host or settings.host,
+        port=port or settings.port,
+        workers=workers,
+        log_level=settings.log_level,
+        access_log=False,
+        loop="uvloop",
+        http="httptools",
+    )
+
+
+@app.command()
+def worker() -> None:
+    """Run a delivery worker process (any number of them on PostgreSQL)."""
+    from maitred.worker.runner import run_worker
+
+    asyncio.run(run_worker(get_settings()))
+
+
+def _register_subcommands() -> None:
+    from maitred.apply import cli as apply_cli
+    from maitred.deliveries import cli as deliveries_cli
+    from maitred.partners import cli as partners_cli
+    from maitred.venues import cli as venues_cli
+
+    app.command("apply")(apply_cli.apply)
+    app.add_typer(partners_cli.app, name="partners")
+    app.add_typer(venues_cli.app, name="venues")
+    app.add_typer(deliveries_cli.app, name="deliveries")
+
+
+_register_subcommands()
+
+
+def main() -> None:
+    """Entry point of the `maitred` script."""
+    app()

@@ -1,0 +1,86 @@
+"""Settings, read once from the environment (`MAITRED_*`) and passed down explicitly."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# About three days: 5 s, 30 s, 2 min, 5 min, 30 min, 1 h, 2 h, 4 h, 8 h, 12 h, 16 h, 24 h (~68 h).
+DEFAULT_RETRY_SCHEDULE = [5, 30, 120, 300, 1800, 3600, 7200, 14400, 28800, 43200, 57600, 86400]
+
+
+class Settings(BaseSettings):
+    """Everything an operator can configure. Each field is `MAITRED_<NAME>` in the environment."""
+
+    model_config = SettingsConfigDict(env_prefix="MAITRED_", extra="ignore")
+
+    database_url: str = Field(
+        default="sqlite:///maitred.db",
+        description="SQLAlchemy URL; a SQLite file by default, postgresql+psycopg://… for scale.",
+    )
+    data_dir: Path = Field(default=Path("."), description="Where the secret key file lives.")
+    secret_key: str | None = Field(
+        default=None,
+        description="Fernet key encrypting outbound tokens and signing secrets at rest; "
+        "generated into data_dir/maitred.key when unset.",
+    )
+    admin_token: str | None = Field(
+        default=None, description="Bearer token for /admin; the admin API is closed when unset."
+    )
+    host: str = "127.0.0.1"
+    port: int = 8000
+    max_body_bytes: int = Field(default=1_048_576, description="Inbound bodies above this: 413.")
+    log_format: str = Field(default="console", description="console or json")
+    log_level: str = "info"
+
+    # Delivery engine
+    retry_schedule: list[float] = Field(
+        default_factory=lambda: [float(x) for x in DEFAULT_RETRY_SCHEDULE]
+    )
+    retry_scale: float = Field(
+        default=1.0,
+        gt=0,
+        description="Multiplies every retry delay (schedule, Retry-After, 429/timeout floor). "
+        "Tests compress three days into seconds with it.",
+    )
+    retry_jitter: float = Field(default=0.2, ge=0, lt=1)
+    slow_retry_floor: float = Field(default=60.0, description="Minimum delay after 429/timeout.")
+    delivery_timeout: float = Field(default=10.0, description="Seconds per outbound attempt.")
+    lease_seconds: float = Field(default=30.0, description="How long a claim lasts unrenewed.")
+    poll_interval: float = Field(default=0.5, description="Idle worker poll period, seconds.")
+    claim_batch: int = 64
+    worker_concurrency: int = Field(default=64, description="In-flight sends per worker.")
+    endpoint_concurrency: int = Field(default=8, description="In-flight sends per endpoint.")
+    breaker_threshold: int = Field(default=5, description="Consecutive failures that open it.")
+    breaker_cooldown: float = Field(default=30.0, description="Seconds the breaker stays open.")
+    response_body_limit: int = Field(default=2048, description="Bytes of a response we keep.")
+    trace_body_limit: int = Field(default=4096, description="Bytes of a traced body we keep.")
+    partner_cache_seconds: float = Field(default=5.0, description="Auth cache lifetime.")
+    allow_loopback: bool = Field(
+        default=False, description="Let partner URLs point at 127.0.0.0/8 (tests, demo)."
+    )
+    clock_speed: float = Field(
+        default=1.0, gt=0, description="Runs the process clock faster (tests only)."
+    )
+    worker_id: str | None = Field(default=None, description="Stable worker name; random if unset.")
+
+    @field_validator("retry_schedule", mode="before")
+    @classmethod
+    def _parse_schedule(cls, value: object) -> object:
+        if isinstance(value, str) and not value.strip().startswith("["):
+            return [float(part) for part in value.split(",") if part.strip()]
+        return value
+
+    @property
+    def is_sqlite(self) -> bool:
+        """True when the configured database is a SQLite file."""
+        return self.database_url.startswith("sqlite")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read from the environment on first use."""
+    return Settings()

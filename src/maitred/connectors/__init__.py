@@ -1,0 +1,1 @@
+"""One package per partner contract; the only code that knows a wire format."""

@@ -1,0 +1,1 @@
+"""The Mozrest contracts (RMS and POS legs), spelled as the partner spells them."""

@@ -1,0 +1,1 @@
+"""Storage: engines, the base model, the group-commit writer, migrations."""

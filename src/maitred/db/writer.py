@@ -1,0 +1,166 @@
+"""Group commit: one thread runs write jobs, many jobs per transaction.
+
+Each job is a function of a `Session` that flushes but never commits. The writer runs a batch of
+waiting jobs in one transaction (each inside a SAVEPOINT when the batch has more than one, so a
+failing job does not take the others down), commits once, and only then resolves each caller's
+future. A caller that gets a result therefore knows its rows are durable, which is what lets a
+route answer 2xx. On SQLite this is also the one writer the file allows at a time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import queue
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import structlog
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.orm import Session
+
+from maitred.db.engine import Database
+from maitred.errors import ServiceUnavailable
+
+T = TypeVar("T")
+log = structlog.get_logger(__name__)
+
+AFTER_COMMIT = "maitred.after_commit"
+
+
+def after_commit(session: Session, callback: Callable[[], None]) -> None:
+    """Run `callback` on the writer thread once the job's transaction has committed."""
+    session.info.setdefault(AFTER_COMMIT, []).append(callback)
+
+
+@dataclass
+class _Job:
+    fn: Callable[[Session], Any]
+    future: Future[Any]
+    callbacks: list[Callable[[], None]] = field(default_factory=list)
+
+
+class Writer:
+    """Runs write jobs on one thread with group commit."""
+
+    def __init__(self, db: Database, *, max_batch: int = 256, name: str = "maitred-writer"):
+        self._db = db
+        self._max_batch = max_batch
+        self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._loop, name=name, daemon=True)
+        self._started = False
+        self.batches = 0
+        self.jobs = 0
+
+    def start(self) -> None:
+        """Start the writer thread."""
+        if not self._started:
+            self._started = True
+            self._thread.start()
+
+    def stop(self) -> None:
+        """Finish queued jobs, then stop the thread."""
+        if self._started:
+            self._queue.put(None)
+            self._thread.join(timeout=30)
+            self._started = False
+
+    def submit(self, fn: Callable[[Session], T]) -> Future[T]:
+        """Queue a job; the future resolves after its transaction commits."""
+        if not self._started:
+            raise RuntimeError("writer is not running")
+        future: Future[T] = Future()
+        self._queue.put(_Job(fn, future))
+        return future
+
+    async def run(self, fn: Callable[[Session], T]) -> T:
+        """Run a job and wait for its commit."""
+        return await asyncio.wrap_future(self.submit(fn))
+
+    def run_sync(self, fn: Callable[[Session], T]) -> T:
+        """Run a job from a thread that is not the event loop."""
+        return self.submit(fn).result()
+
+    def _loop(self) -> None:
+        while True:
+            job = self._queue.get()
+            if job is None:
+                return
+            batch = [job]
+            stop = False
+            while len(batch) < self._max_batch:
+                try:
+                    more = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if more is None:
+                    stop = True
+                    break
+                batch.append(more)
+            self._execute(batch)
+            if stop:
+                return
+
+    def _execute(self, batch: list[_Job]) -> None:
+        outcomes: list[tuple[_Job, Any, BaseException | None]] = []
+        try:
+            with self._db.write_sessions() as session, session.begin():
+                for job in batch:
+                    outcomes.append(self._run_one(session, job, nested=len(batch) > 1))
+        except BaseException as exc:
+            unavailable = isinstance(exc, OperationalError) or _is_connection_error(exc)
+            if len(batch) > 1 and not unavailable:
+                for job in batch:  # isolate the job that broke the batch
+                    self._execute([job])
+                return
+            if unavailable:
+                log.warning("write batch failed", jobs=len(batch), error=type(exc).__name__)
+                exc = ServiceUnavailable()
+            for job in batch:
+                _resolve(job.future, None, exc)
+            return
+        self.batches += 1
+        self.jobs += len(batch)
+        for job, result, error in outcomes:
+            if error is None:
+                for callback in job.callbacks:
+                    try:
+                        callback()
+                    except Exception:
+                        log.exception("after-commit callback failed")
+            _resolve(job.future, result, error)
+
+    @staticmethod
+    def _run_one(
+        session: Session, job: _Job, *, nested: bool
+    ) -> tuple[_Job, Any, BaseException | None]:
+        session.info[AFTER_COMMIT] = []
+        if not nested:
+            result = job.fn(session)
+            session.flush()
+            job.callbacks = session.info.pop(AFTER_COMMIT, [])
+            return job, result, None
+        try:
+            with session.begin_nested():
+                result = job.fn(session)
+        except Exception as exc:
+            if isinstance(exc, OperationalError) or _is_connection_error(exc):
+                raise
+            return job, None, exc
+        job.callbacks = session.info.pop(AFTER_COMMIT, [])
+        return job, result, None
+
+
+def _is_connection_error(exc: BaseException) -> bool:
+    return isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)
+
+
+def _resolve(future: Future[Any], result: Any, error: BaseException | None) -> None:
+    if future.done():
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(result)

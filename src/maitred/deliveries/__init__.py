@@ -1,0 +1,1 @@
+"""The delivery engine: outbox, claims, retries, signing, endpoint health, replay."""

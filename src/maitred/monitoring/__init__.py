@@ -1,0 +1,1 @@
+"""Traces of every call in and out, metrics and health."""

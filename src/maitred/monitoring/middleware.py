@@ -1,0 +1,151 @@
+"""The edge every inbound request crosses: correlation id, body size limit (enforced on the
+byte stream, before anything parses it) and the inbound trace."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from maitred.clock import now
+from maitred.errors import PayloadTooLarge
+from maitred.monitoring.service import TraceRecord, TraceRecorder
+from maitred.security import redact_body, redact_headers
+
+CORRELATION_HEADER = "x-correlation-id"
+UNTRACED_PREFIXES = ("/admin", "/metrics", "/healthz", "/docs", "/redoc", "/openapi.json")
+
+
+class EdgeMiddleware:
+    """Pure ASGI middleware (no buffering of the response beyond what the trace keeps)."""
+
+    def __init__(self, app: ASGIApp, *, max_body: int, trace_limit: int) -> None:
+        self.app = app
+        self.max_body = max_body
+        self.trace_limit = trace_limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        correlation_id = _clean_correlation(headers.get(CORRELATION_HEADER))
+        state: dict[str, Any] = scope.setdefault("state", {})
+        state["correlation_id"] = correlation_id
+
+        declared = headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_body:
+            await self._reject_too_large(send, correlation_id)
+            self._trace(scope, headers, b"", 413, b"", started, correlation_id)
+            return
+
+        body, too_large = await self._read_body(receive)
+        if too_large:
+            await self._reject_too_large(send, correlation_id)
+            self._trace(scope, headers, body[: self.trace_limit], 413, b"", started, correlation_id)
+            return
+
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()  # only http.disconnect can follow
+
+        status: int | None = None
+        response_body = bytearray()
+
+        async def traced_send(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [
+                    *message.get("headers", []),
+                    (CORRELATION_HEADER.encode(), correlation_id.encode()),
+                ]
+            elif message["type"] == "http.response.body" and len(response_body) < self.trace_limit:
+                response_body.extend(message.get("body", b"")[: self.trace_limit])
+            await send(message)
+
+        try:
+            await self.app(scope, replay, traced_send)
+        finally:
+            self._trace(scope, headers, body, status, bytes(response_body), started, correlation_id)
+
+    async def _read_body(self, receive: Receive) -> tuple[bytes, bool]:
+        """The whole body, or (what was read, True) once it passes the limit."""
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                return b"".join(chunks), False
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_body:
+                return b"".join(chunks), True
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                return b"".join(chunks), False
+
+    async def _reject_too_large(self, send: Send, correlation_id: str) -> None:
+        error = PayloadTooLarge(f"Request body exceeds {self.max_body} bytes")
+        body = json.dumps(error.to_body()).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                    (b"connection", b"close"),
+                    (CORRELATION_HEADER.encode(), correlation_id.encode()),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+
+    def _trace(
+        self,
+        scope: Scope,
+        headers: dict[str, str],
+        request_body: bytes,
+        status: int | None,
+        response_body: bytes,
+        started: float,
+        correlation_id: str,
+    ) -> None:
+        path: str = scope.get("path", "")
+        recorder: TraceRecorder | None = getattr(scope["app"].state, "recorder", None)
+        if recorder is None or path.startswith(UNTRACED_PREFIXES):
+            return
+        state = scope.get("state", {})
+        query = scope.get("query_string", b"").decode("latin-1")
+        recorder.record(
+            TraceRecord(
+                at=now(),
+                direction="inbound",
+                method=scope.get("method", "GET"),
+                url=path + ("?" + query if query else ""),
+                status_code=status,
+                duration_ms=(time.perf_counter() - started) * 1000,
+                partner_id=state.get("partner_id"),
+                venue_id=state.get("venue_id"),
+                request_headers=redact_headers(headers),
+                request_body=redact_body(request_body, self.trace_limit),
+                response_body=redact_body(response_body, self.trace_limit),
+                correlation_id=correlation_id,
+            )
+        )
+
+
+def _clean_correlation(value: str | None) -> str:
+    if value and len(value) <= 64 and value.replace("-", "").replace("_", "").isalnum():
+        return value
+    return uuid.uuid4().hex

@@ -1,0 +1,111 @@
+"""Recording traces without slowing the call they describe: records are buffered and written in
+batches through the writer, off the request path."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import structlog
+from sqlalchemy import insert
+from sqlalchemy.orm import Session
+
+from maitred.db.writer import Writer
+from maitred.monitoring.models import Trace
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass
+class TraceRecord:
+    """One call, already redacted and truncated."""
+
+    at: datetime
+    direction: str
+    method: str
+    url: str
+    status_code: int | None
+    duration_ms: float
+    partner_id: str | None = None
+    venue_id: str | None = None
+    request_headers: dict[str, Any] | None = None
+    request_body: str | None = None
+    response_body: str | None = None
+    error: str | None = None
+    correlation_id: str | None = None
+    delivery_id: int | None = None
+    outcome: str = field(default="")
+
+    def row(self) -> dict[str, Any]:
+        """Column values for an insert."""
+        outcome = self.outcome or (
+            "success"
+            if self.status_code is not None and 200 <= self.status_code < 300
+            else "failed"
+        )
+        return {
+            "at": self.at,
+            "direction": self.direction,
+            "partner_id": self.partner_id,
+            "venue_id": self.venue_id,
+            "method": self.method,
+            "url": self.url,
+            "status_code": self.status_code,
+            "outcome": outcome,
+            "duration_ms": round(self.duration_ms, 3),
+            "request_headers": self.request_headers,
+            "request_body": self.request_body,
+            "response_body": self.response_body,
+            "error": self.error,
+            "correlation_id": self.correlation_id,
+            "delivery_id": self.delivery_id,
+        }
+
+
+def insert_traces(session: Session, records: list[TraceRecord]) -> None:
+    """Write trace records inside the caller's transaction."""
+    if records:
+        session.execute(insert(Trace), [r.row() for r in records])
+
+
+class TraceRecorder:
+    """Buffers trace records and writes them in batches."""
+
+    def __init__(self, writer: Writer, *, flush_every: float = 0.2, max_buffer: int = 500):
+        self._writer = writer
+        self._flush_every = flush_every
+        self._max_buffer = max_buffer
+        self._buffer: list[TraceRecord] = []
+        self._task: asyncio.Task[None] | None = None
+
+    def record(self, record: TraceRecord) -> None:
+        """Queue a record; it is written within `flush_every` seconds."""
+        self._buffer.append(record)
+        if len(self._buffer) >= self._max_buffer:
+            self._flush_now()
+
+    def _flush_now(self) -> None:
+        batch, self._buffer = self._buffer, []
+        if batch:
+            self._writer.submit(lambda session: insert_traces(session, batch))
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(self._flush_every)
+            self._flush_now()
+
+    def start(self) -> None:
+        """Start the periodic flush (needs a running loop)."""
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def stop(self) -> None:
+        """Flush what is left and wait for it."""
+        if self._task is not None:
+            self._task.cancel()
+            self._task = None
+        batch, self._buffer = self._buffer, []
+        if batch:
+            await self._writer.run(lambda session: insert_traces(session, batch))

@@ -1,0 +1,1 @@
+"""Partners: who talks to maitred, how they authenticate, and how maitred reaches them."""

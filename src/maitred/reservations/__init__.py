@@ -1,0 +1,1 @@
+"""Reservations as the RMS last described them (full state per booking)."""

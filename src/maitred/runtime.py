@@ -1,0 +1,54 @@
+"""What one process holds while it runs: settings, database, writer, secrets, HTTP session.
+
+Built at start-up (app lifespan, worker boot, CLI command), never at import.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import aiohttp
+
+from maitred.clock import ScaledClock, set_clock
+from maitred.config import Settings
+from maitred.db.engine import Database, make_database
+from maitred.db.writer import Writer
+from maitred.security import SecretBox
+
+
+@dataclass
+class Runtime:
+    """The process's long-lived resources."""
+
+    settings: Settings
+    db: Database
+    writer: Writer
+    secrets: SecretBox
+    http: aiohttp.ClientSession | None = None
+    extras: dict[str, object] = field(default_factory=dict)
+
+    @classmethod
+    def build(cls, settings: Settings) -> Runtime:
+        """Engines, writer thread and secret box for `settings` (no network yet)."""
+        if settings.clock_speed != 1.0:
+            set_clock(ScaledClock(settings.clock_speed))
+        db = make_database(settings.database_url)
+        writer = Writer(db)
+        writer.start()
+        box = SecretBox.from_settings(settings.secret_key, settings.data_dir)
+        return cls(settings=settings, db=db, writer=writer, secrets=box)
+
+    async def open_http(self) -> aiohttp.ClientSession:
+        """The one outbound HTTP session of this process."""
+        if self.http is None or self.http.closed:
+            from maitred.deliveries.transport import make_session
+
+            self.http = make_session(self.settings)
+        return self.http
+
+    async def close(self) -> None:
+        """Release everything."""
+        if self.http is not None and not self.http.closed:
+            await self.http.close()
+        self.writer.stop()
+        self.db.dispose()

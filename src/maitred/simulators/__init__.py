@@ -1,0 +1,1 @@
+"""Partner simulators: real HTTP servers playing the other side of each contract."""

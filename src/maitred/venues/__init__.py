@@ -1,0 +1,1 @@
+"""Venues and the ids each partner uses for them."""

@@ -1,0 +1,1 @@
+"""Worker processes: the delivery loop and periodic sweeps."""
