@@ -89,6 +89,17 @@ def worker() -> None:
     asyncio.run(run_worker(get_settings()))
 
 
+@app.command()
+def demo(
+    once: Annotated[bool, typer.Option(help="End when the service is played.")] = False,
+    workdir: Annotated[Path, typer.Option(help="Where the demo keeps its files.")] = Path(".demo"),
+) -> None:
+    """Start the hub and partner stand-ins on loopback and play a short service."""
+    from maitred.demo.runner import run
+
+    raise typer.Exit(asyncio.run(run(once=once, workdir=workdir)))
+
+
 def _register_subcommands() -> None:
     from maitred.apply import cli as apply_cli
     from maitred.deliveries import cli as deliveries_cli
