@@ -104,12 +104,14 @@ def _register_subcommands() -> None:
     from maitred.apply import cli as apply_cli
     from maitred.deliveries import cli as deliveries_cli
     from maitred.partners import cli as partners_cli
+    from maitred.simulators import cli as simulators_cli
     from maitred.venues import cli as venues_cli
 
     app.command("apply")(apply_cli.apply)
     app.add_typer(partners_cli.app, name="partners")
     app.add_typer(venues_cli.app, name="venues")
     app.add_typer(deliveries_cli.app, name="deliveries")
+    app.add_typer(simulators_cli.app, name="simulate")
 
 
 _register_subcommands()

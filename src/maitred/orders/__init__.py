@@ -1,0 +1,1 @@
+"""POS orders and their checks, and the pos_order events each change produces."""

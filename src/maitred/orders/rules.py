@@ -1,0 +1,118 @@
+"""Pure rules for POS checks: what a new POS state means for the RMS (spec decisions 8 and 10).
+
+A POS update carries no event id, so each check is compared with what we stored:
+- a check we have never told the RMS about produces `create`;
+- a changed check produces `update`, or `void` when it became void;
+- a state that is older than the stored one (by the POS's `updatedAt`), identical to it, or that
+  would reopen a closed or voided check produces nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+OPEN, CLOSED, VOID = "open", "closed", "void"
+FINAL = frozenset({CLOSED, VOID})
+RMS_STATUS = {OPEN: "OPEN", CLOSED: "CLOSE", VOID: "VOID"}
+
+_CARD_WORDS = re.compile(
+    r"card|credit|debit|visa|master|amex|american express|maestro|diners|discover|jcb|"
+    r"contactless|tarjeta|carte|karte|cb\b|apple ?pay|google ?pay|tpv",
+    re.IGNORECASE,
+)
+_CASH_WORDS = re.compile(r"^\s*(cash|efectivo|esp[eè]ces|bar|contanti|contant)\s*$", re.IGNORECASE)
+_CHECK_WORDS = re.compile(r"^\s*(check|cheque|cheques|checks)\s*$", re.IGNORECASE)
+
+
+def payment_type(method: str | None) -> str:
+    """POS `paymentMethod` → RMS `commercials.paymentType` (spec decision 8)."""
+    if not method or not method.strip():
+        return "others"
+    if _CASH_WORDS.match(method):
+        return "cash"
+    if _CHECK_WORDS.match(method):
+        return "check"
+    if _CARD_WORDS.search(method):
+        return "credit_card"
+    return "others"
+
+
+@dataclass(frozen=True)
+class CheckState:
+    """One check as the POS last described it."""
+
+    check_number: str
+    status: str
+    total_amount: Decimal = Decimal(0)
+    tax: Decimal = Decimal(0)
+    tip: Decimal = Decimal(0)
+    discount: Decimal = Decimal(0)
+    payment_method: str | None = None
+    items: tuple[tuple[tuple[str, Any], ...], ...] = field(default_factory=tuple)
+    updated_at: datetime | None = None
+
+    def content_hash(self) -> str:
+        """Identity of the content (not of the timestamp): equal hashes mean nothing changed."""
+        document = {
+            "status": self.status,
+            "amounts": [str(v) for v in (self.total_amount, self.tax, self.tip, self.discount)],
+            "payment": self.payment_method,
+            "items": [dict(item) for item in self.items],
+        }
+        return hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Stored:
+    """What we hold for a check: its last accepted state and whether the RMS heard of it."""
+
+    state: CheckState
+    announced: bool
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What to do with a new state of one check."""
+
+    accept: bool  # store the new state
+    event: str | None  # "create" | "update" | "void" | None
+    reason: str
+
+
+def judge(stored: Stored | None, new: CheckState) -> Verdict:
+    """Decide whether `new` replaces `stored`, and which pos_order event it produces."""
+    if stored is None:
+        if new.status == VOID:
+            # The RMS never heard of this check; there is nothing for it to void.
+            return Verdict(True, None, "voided before the RMS was told of it")
+        return Verdict(True, "create", "new check")
+    old = stored.state
+    if _is_older(new, old):
+        return Verdict(False, None, "older than the stored state")
+    if old.status in FINAL and new.status != old.status:
+        if old.status == CLOSED and new.status == VOID:
+            return Verdict(True, "void" if stored.announced else None, "closed check voided")
+        return Verdict(False, None, f"a {old.status} check never reopens")
+    if new.content_hash() == old.content_hash():
+        if not stored.announced and new.status != VOID:
+            return Verdict(True, "create", "not yet announced")
+        return Verdict(False, None, "no change")
+    if not stored.announced:
+        if new.status == VOID:
+            return Verdict(True, None, "voided before the RMS was told of it")
+        return Verdict(True, "create", "first announcement")
+    return Verdict(True, "void" if new.status == VOID else "update", "changed")
+
+
+def _is_older(new: CheckState, old: CheckState) -> bool:
+    return (
+        new.updated_at is not None
+        and old.updated_at is not None
+        and new.updated_at < old.updated_at
+    )

@@ -1,0 +1,87 @@
+"""`maitred simulate pos|rms`: run a partner simulator as its own process."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+from collections.abc import Coroutine
+from typing import Annotated, Any
+
+import typer
+
+app = typer.Typer(
+    help="Run a partner simulator (a real HTTP server with fault injection).",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+
+Host = Annotated[str, typer.Option(help="Bind address.")]
+Hub = Annotated[str, typer.Option("--hub", help="maitred's base URL.")]
+HubKey = Annotated[str, typer.Option("--hub-key", help="Bearer key presented to maitred.")]
+Token = Annotated[str, typer.Option(help="Bearer token maitred must present (401 otherwise).")]
+Floor = Annotated[str, typer.Option(help="Built-in floor plan.")]
+
+
+def _run(server: Coroutine[Any, Any, None]) -> None:
+    """Serve until SIGINT or SIGTERM, then shut the server down cleanly."""
+    asyncio.run(_until_signalled(server))
+
+
+async def _until_signalled(server: Coroutine[Any, Any, None]) -> None:
+    task = asyncio.ensure_future(server)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, task.cancel)
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+@app.command()
+def pos(
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 9101,
+    host: Host = "127.0.0.1",
+    hub: Hub = "http://127.0.0.1:8000",
+    hub_key: HubKey = "",
+    token: Token = "pos-token",  # noqa: S107 - a stand-in's well-known default
+    venue: Annotated[str, typer.Option(help="The POS's own venue id.")] = "pos-venue-1",
+    floor: Floor = "default",
+) -> None:
+    """Play a POS: tables, orders and checks; notifies maitred of walk-ins, changes, close, void."""
+    from maitred.simulators.pos import PosConfig, serve
+    from maitred.simulators.pos_state import FLOORS
+
+    if floor not in FLOORS:
+        raise typer.BadParameter(f"known floors: {', '.join(FLOORS)}", param_hint="--floor")
+    config = PosConfig(hub=hub, hub_key=hub_key, token=token, venue=venue, floor=floor)
+    _run(serve(config, host, port))
+
+
+@app.command()
+def rms(
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 9102,
+    host: Host = "127.0.0.1",
+    hub: Hub = "http://127.0.0.1:8000",
+    hub_key: HubKey = "",
+    token: Token = "rms-token",  # noqa: S107 - a stand-in's well-known default
+    venue: Annotated[str, typer.Option(help="The RMS's own venue id.")] = "rms-venue-1",
+    signing_secret: Annotated[
+        str | None, typer.Option(help="whsec_… secret: verify Standard Webhooks signatures.")
+    ] = None,
+    floor: Floor = "default",
+) -> None:
+    """Play an RMS: tables and bookings; receives and checks maitred's pos_order events."""
+    from maitred.simulators.rms import RmsConfig, serve
+    from maitred.simulators.rms_sim import FLOORS
+
+    if floor not in FLOORS:
+        raise typer.BadParameter(f"known floors: {', '.join(FLOORS)}", param_hint="--floor")
+    config = RmsConfig(
+        hub=hub,
+        hub_key=hub_key,
+        token=token,
+        venue=venue,
+        floor=floor,
+        signing_secret=signing_secret,
+    )
+    _run(serve(config, host, port))

@@ -1,0 +1,1 @@
+"""Table registry: both sides' tables, the RMS↔POS mapping, match suggestions and drift."""
