@@ -97,7 +97,7 @@ def demo(
     """Start the hub and partner stand-ins on loopback and play a short service."""
     from maitred.demo.runner import run
 
-    raise typer.Exit(asyncio.run(run(once=once, workdir=workdir)))
+    raise typer.Exit(run(once=once, workdir=workdir))
 
 
 def _register_subcommands() -> None:
@@ -105,13 +105,16 @@ def _register_subcommands() -> None:
     from maitred.deliveries import cli as deliveries_cli
     from maitred.partners import cli as partners_cli
     from maitred.simulators import cli as simulators_cli
+    from maitred.tables import cli as tables_cli
     from maitred.venues import cli as venues_cli
 
     app.command("apply")(apply_cli.apply)
+    partners_cli.app.command("ping")(deliveries_cli.ping_command)
     app.add_typer(partners_cli.app, name="partners")
     app.add_typer(venues_cli.app, name="venues")
     app.add_typer(deliveries_cli.app, name="deliveries")
     app.add_typer(simulators_cli.app, name="simulate")
+    app.add_typer(tables_cli.app, name="tables")
 
 
 _register_subcommands()

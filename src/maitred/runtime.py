@@ -30,6 +30,9 @@ class Runtime:
     @classmethod
     def build(cls, settings: Settings) -> Runtime:
         """Engines, writer thread and secret box for `settings` (no network yet)."""
+        from maitred.orders import handlers
+
+        handlers.register()  # delivery outcome hooks of the order flow
         if settings.clock_speed != 1.0:
             set_clock(ScaledClock(settings.clock_speed))
         db = make_database(settings.database_url)

@@ -30,20 +30,39 @@ def field_path(loc: Sequence[int | str]) -> str:
     return path or "body"
 
 
+# spec (error_body fixture): a blank required string reads "This value should not be blank."
+BLANK = "This value should not be blank."
+_BLANK_TYPES = {"string_pattern_mismatch", "string_too_short"}
+
+
+def _message(error: Any) -> str:
+    """The message for one pydantic error, in the contract's words where it has them."""
+    kind = error.get("type")
+    msg = str(error.get("msg", "invalid"))
+    if kind == "json_invalid":
+        return "Invalid JSON: " + msg.removeprefix("Invalid JSON: ")
+    if kind in _BLANK_TYPES and error.get("ctx", {}).get("min_length", 1) == 1:
+        return BLANK
+    if kind == "missing":
+        return "This field is missing."
+    return msg
+
+
 def validation_details(errors: Sequence[Any]) -> Details:
-    """Pydantic errors → `{path: [{field: [messages]}]}`, one entry per failing field."""
+    """Pydantic errors → `{path: [{field: [messages]}]}`, one entry per failing field.
+
+    `path` is the full location (`items[0].quantity`), `field` its last named segment
+    (`quantity`); a body that is not JSON, or not an object, is reported under `body`.
+    """
     details: Details = {}
     for error in errors:
-        loc = error.get("loc", ())
-        if error.get("type") == "json_invalid":
-            path, message = "body", "Invalid JSON: " + str(error.get("msg", ""))
-        else:
-            path, message = field_path(loc), str(error.get("msg", "invalid"))
+        loc = tuple(error.get("loc", ()))
+        path = "body" if error.get("type") == "json_invalid" else field_path(loc)
         leaf = next((str(p) for p in reversed(loc) if isinstance(p, str)), path)
         if leaf == "body":
             leaf = path
         entry = details.setdefault(path, [{leaf: []}])
-        entry[0].setdefault(leaf, []).append(message)
+        entry[0].setdefault(leaf, []).append(_message(error))
     return details
 
 

@@ -1,7 +1,129 @@
-"""RMS-facing Mozrest endpoints: `POST /rms` and `GET /venues/{venueId}/pos-tables`."""
+"""RMS-facing Mozrest endpoints: `POST /rms` and `GET /venues/{venueId}/pos-tables`
+(contracts.md §1.9, seed 001)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Request
+from fastapi.responses import JSONResponse
+from pydantic import ValidationError
+
+from maitred.api.deps import authenticate_partner, get_runtime
+from maitred.api.errors import validation_details
+from maitred.connectors.mozrest.rms_mapping import booking_state
+from maitred.connectors.mozrest.wire import Accepted, PosTables, ReservationWebhook
+from maitred.errors import BadRequest, NotFound, field_details
+from maitred.partners.service import Caller
+from maitred.reservations.intake import BookingIntake
+from maitred.runtime import Runtime
+from maitred.venues import repository as venues
 
 router = APIRouter(tags=["RMS"])
+INTAKE = "reservations.intake"
+
+
+def _inline_schema(model: type[ReservationWebhook]) -> dict[str, Any]:
+    """The model's JSON schema with its `$defs` inlined (the body is parsed by hand, so FastAPI
+    does not register it; a dangling `$ref` would break the OpenAPI document)."""
+    schema = model.model_json_schema()
+    defs = schema.pop("$defs", {})
+
+    def inline(node: Any) -> Any:
+        if isinstance(node, dict):
+            ref = node.get("$ref", "")
+            if ref.startswith("#/$defs/"):
+                return inline(defs[ref.removeprefix("#/$defs/")])
+            return {k: inline(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [inline(v) for v in node]
+        return node
+
+    inlined: dict[str, Any] = inline(schema)
+    return inlined
+
+
+_WEBHOOK_BODY = {
+    "required": True,
+    "content": {"application/json": {"schema": _inline_schema(ReservationWebhook)}},
+}
+
+
+def _intake(runtime: Runtime) -> BookingIntake:
+    """The process's booking intake, created on first use (it only needs the writer)."""
+    intake = runtime.extras.get(INTAKE)
+    if not isinstance(intake, BookingIntake):
+        intake = runtime.extras[INTAKE] = BookingIntake(runtime.writer)
+    return intake
+
+
+def _unknown_venue() -> NotFound:
+    return NotFound("Venue not found", details=field_details("venueId", "Unknown venue."))
+
+
+async def rms_caller(request: Request) -> Caller:
+    """The calling RMS partner: 401 without a valid key, 404 (never 403) for any other kind.
+
+    `async` on purpose: the partner directory answers from memory, and a sync dependency would
+    cost a thread-pool hop per request on the ingest hot path.
+    """
+    caller = authenticate_partner(request)
+    if caller.kind != "rms":
+        raise _unknown_venue()
+    return caller
+
+
+RmsCaller = Annotated[Caller, Depends(rms_caller)]
+
+
+def parse_webhook(body: bytes) -> ReservationWebhook:
+    """Validate a raw body (JSON parsed by pydantic-core, no intermediate dicts); 400 naming the
+    failing fields otherwise."""
+    try:
+        return ReservationWebhook.model_validate_json(body)
+    except ValidationError as exc:
+        raise BadRequest(details=validation_details(exc.errors())) from None
+
+
+@router.post(
+    "/rms",
+    response_model=Accepted,
+    openapi_extra={"requestBody": _WEBHOOK_BODY},
+    summary="Receive a reservation's full state",
+)
+async def receive_reservation(request: Request, caller: RmsCaller) -> JSONResponse:
+    """Store the booking's full state; 200 only once it is committed (`duplicate` on a resend).
+
+    The POS order this opens or updates comes with the POS order flow; the seam is
+    `reservations.service.apply_reservation` (its `ReservationChange` says what changed), called
+    from `receive_on`, in the same transaction as the inbound event.
+    """
+    webhook = parse_webhook(await request.body())
+    receipt = await _intake(get_runtime(request)).receive(
+        partner_id=caller.partner_id,
+        external_venue_id=webhook.venueId,
+        state=booking_state(webhook),
+        correlation_id=getattr(request.state, "correlation_id", None),
+    )
+    request.state.venue_id = receipt.venue_id  # the edge trace carries it
+    answer = {"bookingId": webhook.bookingId, "venueId": webhook.venueId}  # the shape of Accepted
+    return JSONResponse(answer | {"status": "accepted", "duplicate": receipt.duplicate})
+
+
+@router.get("/venues/{venueId}/pos-tables", response_model=PosTables)
+def pos_tables(
+    venue_id: Annotated[str, Path(alias="venueId")],
+    request: Request,
+    caller: RmsCaller,
+) -> PosTables:
+    """The POS tables of a venue the calling RMS is linked to, for table matching on its side.
+
+    The table registry does not exist yet: until it lands, a linked venue answers the contract's
+    shape with no tables, and any other venue (or a non-RMS caller) answers 404.
+    """
+    with get_runtime(request).db.read_sessions() as session:
+        ours = venues.resolve_external(session, partner_id=caller.partner_id, external_id=venue_id)
+    if ours is None:
+        raise _unknown_venue()
+    request.state.venue_id = ours
+    return PosTables(venueId=venue_id, tables=[], count=0)

@@ -2,20 +2,29 @@
 
 from maitred.db.base import Base
 from maitred.deliveries.models import Delivery, DeliveryAttempt, Endpoint
+from maitred.flags.models import Flag
 from maitred.inbox.models import InboundEvent
 from maitred.monitoring.models import Trace
+from maitred.orders.models import Check, PosOrder
 from maitred.partners.models import Partner
 from maitred.reservations.models import Reservation
+from maitred.tables.models import PosTableRecord, RmsTableRecord, TableMapping
 from maitred.venues.models import Venue, VenueLink
 
 __all__ = [
     "Base",
+    "Check",
     "Delivery",
     "DeliveryAttempt",
     "Endpoint",
+    "Flag",
     "InboundEvent",
     "Partner",
+    "PosOrder",
+    "PosTableRecord",
     "Reservation",
+    "RmsTableRecord",
+    "TableMapping",
     "Trace",
     "Venue",
     "VenueLink",

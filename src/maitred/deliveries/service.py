@@ -1,9 +1,11 @@
-"""Writing deliveries in the domain transaction (the outbox), and coalescing them."""
+"""Writing deliveries in the domain transaction (the outbox), coalescing them, and the
+operator's actions on them: replay and re-enabling an endpoint."""
 
 from __future__ import annotations
 
 import json
 import uuid
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import insert, select, update
@@ -12,7 +14,8 @@ from sqlalchemy.orm import Session
 from maitred.clock import now
 from maitred.db.writer import after_commit
 from maitred.deliveries import wake
-from maitred.deliveries.models import PENDING, SUPERSEDED, Delivery, Endpoint
+from maitred.deliveries.models import FAILED, PENDING, SUPERSEDED, Delivery, Endpoint
+from maitred.errors import InvalidTransition, NotFound
 
 
 def ensure_endpoint(session: Session, *, partner_id: str, name: str, url: str) -> int:
@@ -97,3 +100,82 @@ def enqueue(
         )
     after_commit(session, wake.notify)
     return delivery_id
+
+
+def _reset_values(at: datetime) -> dict[str, Any]:
+    # Same message_id on purpose: a replay is the same message, so receivers can deduplicate.
+    return {
+        "state": PENDING,
+        "attempts": 0,
+        "next_attempt_at": at,
+        "lease_owner": None,
+        "lease_expires_at": None,
+        "attempt_token": None,
+        "last_error": None,
+        "updated_at": at,
+    }
+
+
+def replay(session: Session, delivery_id: int) -> None:
+    """Put one failed delivery back in the queue with its attempts reset."""
+    state = session.scalar(select(Delivery.state).where(Delivery.id == delivery_id))
+    if state is None:
+        raise NotFound(f"Delivery {delivery_id} not found")
+    result = session.execute(
+        update(Delivery)
+        .where(Delivery.id == delivery_id, Delivery.state == FAILED)
+        .values(**_reset_values(now()))
+        .execution_options(synchronize_session=False)
+    )
+    if not result.rowcount:  # type: ignore[attr-defined]
+        raise InvalidTransition(f"Delivery {delivery_id} is {state}; only failed ones replay")
+    after_commit(session, wake.notify)
+
+
+def replay_failed(
+    session: Session,
+    *,
+    partner_id: str | None = None,
+    endpoint_id: int | None = None,
+    kind: str | None = None,
+    since: datetime | None = None,
+) -> int:
+    """Put every failed delivery matching the filter back in the queue; returns how many.
+
+    Conditional on state='failed' row by row, so two bulk replays at once queue nothing twice.
+    """
+    query = update(Delivery).where(Delivery.state == FAILED)
+    if partner_id is not None:
+        query = query.where(Delivery.partner_id == partner_id)
+    if endpoint_id is not None:
+        query = query.where(Delivery.endpoint_id == endpoint_id)
+    if kind is not None:
+        query = query.where(Delivery.kind == kind)
+    if since is not None:
+        query = query.where(Delivery.updated_at >= since)
+    result = session.execute(
+        query.values(**_reset_values(now())).execution_options(synchronize_session=False)
+    )
+    count = int(result.rowcount)  # type: ignore[attr-defined]
+    if count:
+        after_commit(session, wake.notify)
+    return count
+
+
+def enable_endpoint(session: Session, endpoint_id: int) -> None:
+    """Re-enable a disabled endpoint and close its circuit; its pending deliveries go again."""
+    result = session.execute(
+        update(Endpoint)
+        .where(Endpoint.id == endpoint_id)
+        .values(
+            disabled_at=None,
+            disabled_reason=None,
+            consecutive_failures=0,
+            failing_since=None,
+            circuit_open_until=None,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    if not result.rowcount:  # type: ignore[attr-defined]
+        raise NotFound(f"Endpoint {endpoint_id} not found")
+    after_commit(session, wake.notify)

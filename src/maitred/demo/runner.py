@@ -53,11 +53,15 @@ class Demo:
         self.steps.append((title, outcome, ok))
 
 
-async def run(*, once: bool, workdir: Path) -> int:
+def run(*, once: bool, workdir: Path) -> int:
     """Play the service; return the exit code (0 when every step behaved as expected)."""
-    console = Console()
     shutil.rmtree(workdir, ignore_errors=True)
     workdir.mkdir(parents=True)
+    return asyncio.run(_run(once=once, workdir=workdir))
+
+
+async def _run(*, once: bool, workdir: Path) -> int:
+    console = Console()
     demo = Demo(workdir=workdir, console=console)
     demo.keys = {name: secrets.token_urlsafe(24) for name in ("rms", "rms_tok", "pos", "pos_tok")}
     demo.admin_token = secrets.token_urlsafe(24)
@@ -68,7 +72,9 @@ async def run(*, once: bool, workdir: Path) -> int:
             await _play(demo, http, receiver)
             await _summary(demo, http, receiver)
         if not once:
-            console.print(f"\nThe hub stays up at [bold]{hub}[/] (API docs: {hub}/docs). Ctrl-C ends.")
+            console.print(
+                f"\nThe hub stays up at [bold]{hub}[/] (API docs: {hub}/docs). Ctrl-C ends."
+            )
             with contextlib.suppress(asyncio.CancelledError):
                 await asyncio.Event().wait()
     return 0 if all(ok for _, _, ok in demo.steps) else 1
@@ -104,8 +110,18 @@ async def _hub(demo: Demo, partner_url: str) -> AsyncIterator[str]:
         "DEMO_POS_TOKEN": demo.keys["pos_tok"],
     }
     log = (demo.workdir / "hub.log").open("wb")
-    command = [sys.executable, "-m", "maitred", "serve", "--config", str(CONFIG), "--port", str(port)]
-    process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+    command = [
+        sys.executable,
+        "-m",
+        "maitred",
+        "serve",
+        "--config",
+        str(CONFIG),
+        "--port",
+        str(port),
+    ]
+    # A long-lived child we stop ourselves; Popen returns at once.
+    process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)  # noqa: ASYNC220
     url = f"http://127.0.0.1:{port}"
     try:
         await _wait_healthy(url, process)
@@ -179,7 +195,9 @@ async def _play(demo: Demo, http: aiohttp.ClientSession, receiver: Receiver) -> 
 
     seated = _booking(status="seated", items=[{"sku": "MENU-DEGUST", "quantity": 4}])
     status, body = await _post_rms(http, seated, _rms(demo))
-    demo.step("Guest seated with a pre-ordered tasting menu", f"POST /rms → {status}", status == 200)
+    demo.step(
+        "Guest seated with a pre-ordered tasting menu", f"POST /rms → {status}", status == 200
+    )
 
     status, body = await _post_rms(http, seated, _rms(demo))
     demo.step(

@@ -3,7 +3,9 @@ byte stream, before anything parses it) and the inbound trace."""
 
 from __future__ import annotations
 
+import itertools
 import json
+import re
 import time
 import uuid
 from typing import Any
@@ -13,7 +15,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from maitred.clock import now
 from maitred.errors import PayloadTooLarge
 from maitred.monitoring.service import TraceRecord, TraceRecorder
-from maitred.security import redact_body, redact_headers
+from maitred.security import _SECRET_KEYS, REDACTED, redact_headers, redact_value
 
 CORRELATION_HEADER = "x-correlation-id"
 UNTRACED_PREFIXES = ("/admin", "/metrics", "/healthz", "/docs", "/redoc", "/openapi.json")
@@ -138,14 +140,53 @@ class EdgeMiddleware:
                 partner_id=state.get("partner_id"),
                 venue_id=state.get("venue_id"),
                 request_headers=redact_headers(headers),
-                request_body=redact_body(request_body, self.trace_limit),
-                response_body=redact_body(response_body, self.trace_limit),
+                request_body=traced_body(request_body, self.trace_limit),
+                response_body=traced_body(response_body, self.trace_limit),
                 correlation_id=correlation_id,
             )
         )
 
 
+# `"apiKey": "…"` in text that is not valid JSON (a truncated or malformed body); the closing
+# quote is optional because truncation may have cut the value.
+_SECRET_PAIR = re.compile(
+    r'("[^"]*(?:authorization|token|secret|api[_-]?key|apikey|password|signature|cookie)[^"]*"'
+    r'\s*:\s*)"(?:[^"\\]|\\.)*"?',
+    re.IGNORECASE,
+)
+
+
+def traced_body(body: bytes, limit: int) -> str:
+    """A body fit for a trace: secrets redacted, NUL bytes stripped, truncated to `limit`.
+
+    Parsing JSON only when a secret-looking key appears keeps the common case cheap (this runs
+    for every inbound call); a body that does not parse is redacted by pattern instead.
+    """
+    text = body.decode("utf-8", errors="replace")
+    if _SECRET_KEYS.search(text):
+        try:
+            text = json.dumps(redact_value(json.loads(text)), separators=(",", ":"))
+        except ValueError:
+            text = _SECRET_PAIR.sub(rf'\1"{REDACTED}"', text)
+    text = text.replace("\x00", "")
+    if len(text) > limit:
+        return text[:limit] + f"…[{len(text) - limit} more]"
+    return text
+
+
+# A random per-process prefix and a counter: unique like uuid4, without an os.urandom call per
+# request (a syscall that releases the GIL, and winning it back from the writer thread costs up to
+# a switch interval on the hot path).
+_PROCESS_PREFIX = uuid.uuid4().hex[:16]
+_SEQUENCE = itertools.count(1)
+
+
+def new_correlation_id() -> str:
+    """A fresh correlation id (32 hex characters)."""
+    return f"{_PROCESS_PREFIX}{next(_SEQUENCE):016x}"
+
+
 def _clean_correlation(value: str | None) -> str:
     if value and len(value) <= 64 and value.replace("-", "").replace("_", "").isalnum():
         return value
-    return uuid.uuid4().hex
+    return new_correlation_id()

@@ -1,4 +1,5 @@
-"""Partner rules that need data: authenticating callers and reading partner credentials."""
+"""Partner rules that need data: authenticating callers, and declaring, reading and deleting
+partners (secrets hashed or encrypted on the way in, never shown on the way out)."""
 
 from __future__ import annotations
 
@@ -9,10 +10,18 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from maitred import clock
+from maitred.errors import BadRequest, Conflict, NotFound, field_details
+from maitred.partners import repository
 from maitred.partners.models import Partner
-from maitred.security import hash_key, keys_match
-
-MAX_KEY_LENGTH = 512
+from maitred.partners.schemas import (
+    MAX_KEY_LENGTH,
+    Change,
+    PartnerRead,
+    PartnerSpec,
+    SigningSecretRead,
+)
+from maitred.security import SecretBox, hash_key, keys_match, new_signing_secret
 
 
 @dataclass(frozen=True)
@@ -64,3 +73,124 @@ class PartnerDirectory:
             return None
         stored, caller = found
         return caller if keys_match(presented, stored) else None
+
+
+def upsert_partner(session: Session, spec: PartnerSpec, box: SecretBox) -> Change:
+    """Make partner `spec.id` match `spec`; "unchanged" (no write at all) when it already does."""
+    given = spec.model_fields_set
+    key_hash = hash_key(spec.api_key) if spec.api_key is not None else None
+    if key_hash is not None and repository.key_holder(session, key_hash) not in (None, spec.id):
+        raise BadRequest(details=field_details("api_key", "already used by another partner"))
+    partner = repository.get(session, spec.id)
+    if partner is None:
+        at = clock.now()
+        partner = Partner(id=spec.id, created_at=at, updated_at=at)
+        _assign(partner, spec, box, key_hash)
+        session.add(partner)
+        session.flush()
+        return Change(kind="partner", id=spec.id, action="created")
+    if spec.kind != partner.kind and repository.linked_roles(session, spec.id):
+        message = f"partner is linked to venues as {partner.kind}; unlink it first"
+        raise Conflict(details=field_details("kind", message))
+    before = _state(partner)
+    _assign(partner, spec, box, key_hash, keep_api_key="api_key" not in given)
+    if _state(partner) == before:
+        return Change(kind="partner", id=spec.id, action="unchanged")
+    partner.updated_at = clock.now()
+    session.flush()
+    return Change(kind="partner", id=spec.id, action="updated")
+
+
+def _state(partner: Partner) -> tuple[object, ...]:
+    return tuple(getattr(partner, column) for column in _COMPARED)
+
+
+_COMPARED = (
+    "kind",
+    "name",
+    "api_key_hash",
+    "base_url",
+    "token_encrypted",
+    "webhook_url",
+    "signing_secret_encrypted",
+)
+
+
+def _assign(
+    partner: Partner,
+    spec: PartnerSpec,
+    box: SecretBox,
+    key_hash: str | None,
+    *,
+    keep_api_key: bool = False,
+) -> None:
+    """Copy `spec` onto `partner`, re-encrypting a secret only when its plaintext changed
+    (ciphertexts differ on every encryption, so comparing them would never say unchanged)."""
+    given = spec.model_fields_set
+    partner.kind = spec.kind
+    partner.name = spec.name
+    partner.base_url = spec.base_url
+    partner.webhook_url = spec.webhook_url
+    if not keep_api_key:
+        partner.api_key_hash = key_hash
+    if "token" in given and box.decrypt(partner.token_encrypted) != spec.token:
+        partner.token_encrypted = box.encrypt(spec.token)
+    secret = spec.signing_secret
+    if secret is not None and box.decrypt(partner.signing_secret_encrypted) != secret:
+        partner.signing_secret_encrypted = box.encrypt(secret)
+    if partner.signing_secret_encrypted is None:
+        partner.signing_secret_encrypted = box.encrypt(new_signing_secret())
+
+
+def get_partner(session: Session, partner_id: str) -> PartnerRead:
+    """One partner, without secrets; NotFound when absent."""
+    return to_read(_require(session, partner_id))
+
+
+def list_partners(session: Session) -> list[PartnerRead]:
+    """Every partner, without secrets."""
+    return [to_read(partner) for partner in repository.list_all(session)]
+
+
+def delete_partner(session: Session, partner_id: str) -> Change:
+    """Delete a partner with its venue links; NotFound when absent."""
+    if not repository.delete_one(session, partner_id):
+        raise NotFound(f"No partner {partner_id!r}")
+    return Change(kind="partner", id=partner_id, action="deleted")
+
+
+def signing_secret(session: Session, partner_id: str, box: SecretBox) -> SigningSecretRead:
+    """The plaintext secret maitred signs this partner's webhooks with (admin only)."""
+    secret = box.decrypt(_require(session, partner_id).signing_secret_encrypted)
+    if secret is None:
+        raise NotFound(f"Partner {partner_id!r} has no signing secret")
+    return SigningSecretRead(partner_id=partner_id, signing_secret=secret)
+
+
+def to_read(partner: Partner) -> PartnerRead:
+    """The secret-free view of a partner row."""
+    return PartnerRead(
+        id=partner.id,
+        kind=partner.kind,
+        name=partner.name,
+        base_url=partner.base_url,
+        webhook_url=partner.webhook_url,
+        has_api_key=partner.api_key_hash is not None,
+        has_token=partner.token_encrypted is not None,
+        has_signing_secret=partner.signing_secret_encrypted is not None,
+        created_at=partner.created_at,
+        updated_at=partner.updated_at,
+    )
+
+
+def _require(session: Session, partner_id: str) -> Partner:
+    partner = repository.get(session, partner_id)
+    if partner is None:
+        raise NotFound(f"No partner {partner_id!r}")
+    return partner
+
+
+def kind_of(session: Session, partner_id: str) -> str | None:
+    """The partner's kind, or None when there is no such partner."""
+    partner = repository.get(session, partner_id)
+    return partner.kind if partner is not None else None

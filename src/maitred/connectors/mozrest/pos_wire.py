@@ -1,0 +1,139 @@
+"""The Mozrest POS leg, spelled as the contract spells it (contracts.md §1.6, §1.7, §1.8.1).
+
+Inbound models ignore unknown fields (the contract adds fields without notice); outbound models
+are exact. Money is Decimal here and a JSON number on the wire.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, StrictInt, model_validator
+
+Money = Annotated[Decimal, PlainSerializer(float, return_type=float, when_used="json")]
+NonBlank = Annotated[str, Field(min_length=1, pattern=r"\S")]
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class PosItem(_In):
+    """A line on a check: `{id, name, price, quantity}`."""
+
+    id: StrictInt
+    name: str
+    price: Money = Decimal(0)
+    quantity: Annotated[StrictInt, Field(ge=0)] = 1
+
+
+class PosCheck(_In):
+    """One check of an order (split bills give several)."""
+
+    checkNumber: NonBlank  # spec: "This value should not be blank."
+    status: Literal["open", "closed", "void"] = "open"
+    totalAmount: Money = Decimal(0)
+    tax: Money = Decimal(0)
+    tip: Money = Decimal(0)
+    discount: Money = Decimal(0)
+    paymentMethod: str | None = None
+    items: list[PosItem] = Field(default_factory=list)
+
+
+class PosOrder(_In):
+    """The order payload a POS sends on create, update, close and void."""
+
+    id: NonBlank  # the POS's own order id
+    status: Literal["open", "closed"] = "open"
+    tables: list[str] | None = None
+    tableId: str | None = Field(default=None, deprecated=False)  # spec: deprecated, accepted
+    partySize: Annotated[StrictInt, Field(ge=0)] | None = None
+    checks: list[PosCheck] = Field(default_factory=list)
+    updatedAt: datetime | None = None  # not in the contract; used for ordering when present
+
+    @model_validator(mode="after")
+    def _tables_from_table_id(self) -> PosOrder:
+        if self.tables is None:
+            self.tables = [self.tableId] if self.tableId else []
+        return self
+
+
+class PosOrderAnswer(_Out):
+    """What maitred answers the POS: `{id, status}` (id = maitred's order id)."""
+
+    id: str
+    status: str
+
+
+class PreOrderItem(_Out):
+    """A pre-ordered item forwarded to the POS on create (beta in the contract)."""
+
+    sku: str
+    quantity: int
+    notes: str | None = None
+
+
+class CreateOrderRequest(_Out):
+    """`POST /venue/{venueId}/orders` body maitred sends to the POS."""
+
+    id: str
+    tables: list[str]
+    guestName: str | None = None
+    guestEmail: str | None = None
+    guestTelephone: str | None = None
+    partySize: int | None = None
+    prepayment: Money | None = None
+    date: str | None = None  # "Y-m-d H:i:s" in the venue's time zone (decision 5)
+    items: list[PreOrderItem] | None = None
+
+
+class CreateOrderResponse(_In):
+    """The POS's answer to create: `{id, checkNumber}`."""
+
+    id: str | int
+    checkNumber: str | int | None = None
+
+
+class Commercials(_Out):
+    """`commercials` of a pos_order event."""
+
+    totalAmount: Money
+    tax: Money
+    tip: Money
+    discount: Money
+    prepayment: Money
+    paymentType: Literal["credit_card", "cash", "check", "others"]
+
+
+class EventItem(_Out):
+    """An item of a pos_order event."""
+
+    id: int
+    name: str
+    price: Money
+    quantity: int
+
+
+class PosOrderEvent(_Out):
+    """The `pos_order` webhook maitred sends to the RMS, one per check (seed 000 §1.2)."""
+
+    type: Literal["create", "update", "void"]
+    venueId: str
+    bookingId: str | None
+    checkNumber: str
+    partySize: int | None
+    date: int | None
+    status: Literal["OPEN", "CLOSE", "VOID"]
+    tables: list[str]
+    openedAt: int | None
+    updatedAt: int | None
+    closedAt: int | None
+    voidedAt: int | None
+    commercials: Commercials
+    items: list[EventItem]

@@ -1,0 +1,92 @@
+"""The Mozrest RMS leg, spelled as the contract spells it (contracts.md §1.9; seeds 000 §3, 001).
+
+Inbound models ignore unknown fields: Mozrest adds fields without a version change (§1.5), so a
+partner sending a newer payload must still be accepted. Types that matter are strict: a
+`partySize` of `"4"` is rejected rather than guessed at.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, StrictInt, field_validator
+
+Money = Annotated[Decimal, PlainSerializer(float, return_type=float, when_used="json")]
+# spec (error_body fixture): "This value should not be blank."
+NonBlank = Annotated[str, Field(min_length=1, pattern=r"\S")]
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+
+class Contact(_In):
+    """Guest contact details; every field optional."""
+
+    firstname: str | None = None
+    lastname: str | None = None
+    email: str | None = None
+    telephone: str | None = None
+    locale: str | None = None
+
+
+class PreOrderedItem(_In):
+    """One pre-ordered item (beta): `{sku, quantity, notes?}`."""
+
+    sku: NonBlank
+    quantity: Annotated[StrictInt, Field(gt=0)]  # spec: strictly positive integer
+    notes: str | None = None
+
+
+class ReservationWebhook(_In):
+    """`POST /rms`: the full state of one booking, resent whole on every change."""
+
+    bookingId: Annotated[str, Field(min_length=1, max_length=200, pattern=r"\S")]
+    venueId: Annotated[str, Field(min_length=1, max_length=200, pattern=r"\S")]
+    partySize: Annotated[StrictInt, Field(ge=1)]
+    status: Annotated[str, Field(min_length=1, max_length=64, pattern=r"\S")]
+    tables: list[str] = Field(default_factory=list)
+    date: StrictInt  # Unix seconds, UTC (the reservation time)
+    prepayment: Money | None = None
+    contact: Contact | None = None
+    notes: str | None = None
+    items: list[PreOrderedItem] | None = None
+    checks: list[str] | None = None  # older rms-docs example: check numbers already linked
+
+    @field_validator("items")
+    @classmethod
+    def _empty_items_mean_omitted(
+        cls, value: list[PreOrderedItem] | None
+    ) -> list[PreOrderedItem] | None:
+        # spec: "Sending an empty array is treated the same as omitting it."
+        return value or None
+
+    def canonical(self) -> dict[str, Any]:
+        """The payload as we store it: known fields only, JSON types, omitted fields left out."""
+        return self.model_dump(mode="json", exclude_none=True)
+
+
+class Accepted(BaseModel):
+    """`POST /rms` answer, sent only once the booking is durable."""
+
+    bookingId: str
+    venueId: str
+    status: str = "accepted"
+    duplicate: bool = False
+
+
+class PosTable(BaseModel):
+    """A POS table as the RMS sees it: `{id, name, area}`."""
+
+    id: str
+    name: str
+    area: str | None = None
+
+
+class PosTables(BaseModel):
+    """`GET /venues/{venueId}/pos-tables` answer."""
+
+    venueId: str
+    tables: list[PosTable]
+    count: int

@@ -1,0 +1,233 @@
+"""Writing what attempts came to: many completions per writer job, since this is the hot path.
+
+Every delivery update is conditional on `id AND attempt_token`, so a worker whose lease expired
+(and whose delivery was reclaimed by another) cannot complete it a second time.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import bindparam, case, func, insert, select, update
+from sqlalchemy.orm import Session, aliased
+
+from maitred.deliveries import outcomes, rules
+from maitred.deliveries.models import (
+    DELIVERED,
+    INFLIGHT,
+    PENDING,
+    SUPERSEDED,
+    Delivery,
+    DeliveryAttempt,
+    Endpoint,
+)
+from maitred.monitoring.service import TraceRecord, insert_traces
+
+
+@dataclass(frozen=True)
+class AttemptResult:
+    """One finished attempt and the decision taken on it."""
+
+    delivery_id: int
+    endpoint_id: int
+    attempt_token: str
+    number: int
+    worker_id: str
+    started_at: datetime
+    finished_at: datetime
+    duration_ms: float
+    status_code: int | None
+    error_class: str | None
+    error: str | None
+    response_body: str | None
+    decision: rules.Decision
+    trace: TraceRecord
+    kind: str = ""
+
+
+@dataclass(frozen=True)
+class Breaker:
+    """Circuit-breaker settings."""
+
+    threshold: int
+    cooldown: float  # already scaled
+
+
+_complete = (
+    update(Delivery.__table__)  # type: ignore[arg-type]
+    .where(
+        Delivery.__table__.c.id == bindparam("b_id"),
+        Delivery.__table__.c.attempt_token == bindparam("b_token"),
+        Delivery.__table__.c.state == INFLIGHT,
+    )
+    .values(
+        state=bindparam("b_state"),
+        next_attempt_at=bindparam("b_next"),
+        last_status=bindparam("b_status"),
+        last_error=bindparam("b_error"),
+        delivered_at=bindparam("b_delivered"),
+        updated_at=bindparam("b_at"),
+        lease_owner=None,
+        lease_expires_at=None,
+        attempt_token=None,
+    )
+)
+
+
+def _params(result: AttemptResult) -> dict[str, object]:
+    delay = result.decision.delay or 0.0
+    return {
+        "b_id": result.delivery_id,
+        "b_token": result.attempt_token,
+        "b_state": result.decision.state,
+        "b_next": result.finished_at + timedelta(seconds=delay),
+        "b_status": result.status_code,
+        "b_error": result.error,
+        "b_delivered": result.finished_at if result.decision.state == DELIVERED else None,
+        "b_at": result.finished_at,
+    }
+
+
+def record_results(session: Session, results: list[AttemptResult], breaker: Breaker) -> None:
+    """Complete deliveries, record attempts and traces, and update endpoint health."""
+    if not results:
+        return
+    hooked = _winning_hooked(session, results)
+    session.execute(_complete, [_params(r) for r in results])
+    session.execute(
+        insert(DeliveryAttempt),
+        [
+            {
+                "delivery_id": r.delivery_id,
+                "number": r.number,
+                "worker_id": r.worker_id,
+                "started_at": r.started_at,
+                "duration_ms": round(r.duration_ms, 3),
+                "status_code": r.status_code,
+                "error_class": r.error_class,
+                "response_body": r.response_body,
+            }
+            for r in results
+        ],
+    )
+    insert_traces(session, [r.trace for r in results])
+    _supersede_retries(session, [r.delivery_id for r in results if r.decision.state == PENDING])
+    by_endpoint: dict[int, list[AttemptResult]] = defaultdict(list)
+    for r in results:
+        by_endpoint[r.endpoint_id].append(r)
+    for endpoint_id, batch in by_endpoint.items():
+        _update_health(session, endpoint_id, batch, breaker)
+    for result, hook in hooked:
+        hook(
+            session,
+            outcomes.Outcome(
+                delivery_id=result.delivery_id,
+                kind=result.kind,
+                status_code=result.status_code,
+                response_body=result.response_body,
+                state=result.decision.state,
+            ),
+        )
+
+
+def _winning_hooked(
+    session: Session, results: list[AttemptResult]
+) -> list[tuple[AttemptResult, outcomes.Hook]]:
+    """Results with a hook whose attempt token still holds (checked before completing)."""
+    wanted = [(r, hook) for r in results if (hook := outcomes.hook_for(r.kind)) is not None]
+    if not wanted:
+        return []
+    tokens = dict(
+        session.execute(
+            select(Delivery.id, Delivery.attempt_token).where(
+                Delivery.id.in_([r.delivery_id for r, _ in wanted]), Delivery.state == INFLIGHT
+            )
+        ).tuples()
+    )
+    return [(r, hook) for r, hook in wanted if tokens.get(r.delivery_id) == r.attempt_token]
+
+
+def _supersede_retries(session: Session, delivery_ids: list[int]) -> None:
+    """A retry whose payload was replaced while it was in flight is superseded, not retried:
+    `enqueue` only supersedes pending rows, so this closes the in-flight window."""
+    if not delivery_ids:
+        return
+    newer = aliased(Delivery)
+    newest = (
+        select(func.max(newer.id))
+        .where(
+            newer.endpoint_id == Delivery.endpoint_id,
+            newer.coalesce_key == Delivery.coalesce_key,
+            newer.id > Delivery.id,
+        )
+        .scalar_subquery()
+    )
+    session.execute(
+        update(Delivery)
+        .where(
+            Delivery.id.in_(delivery_ids),
+            Delivery.state == PENDING,
+            Delivery.coalesce_key.is_not(None),
+            newest.is_not(None),
+        )
+        .values(state=SUPERSEDED, superseded_by=newest)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _update_health(
+    session: Session, endpoint_id: int, batch: list[AttemptResult], breaker: Breaker
+) -> None:
+    """One UPDATE per endpoint per batch, whatever the number of outcomes in it."""
+    values = _health_values(batch, breaker)
+    gone = next((r for r in batch if r.decision.disable_endpoint), None)
+    if gone is not None:
+        values.update(
+            disabled_at=gone.finished_at,
+            disabled_reason=f"{gone.status_code} Gone from {gone.trace.url}",
+        )
+    if values:
+        session.execute(
+            update(Endpoint)
+            .where(Endpoint.id == endpoint_id)
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+
+
+def _health_values(batch: list[AttemptResult], breaker: Breaker) -> dict[str, object]:
+    change = rules.fold_health([r.decision.health for r in batch])
+    values: dict[str, object] = {}
+    successes = [r for r in batch if r.decision.health == "success"]
+    failures = [r for r in batch if r.decision.health == "failure"]
+    if successes:
+        values.update(last_success_at=successes[-1].finished_at)
+    if failures:
+        values.update(last_failure_at=failures[-1].finished_at, last_error=failures[-1].error)
+    if change.reset:
+        tail = failures[-change.failures :] if change.failures else []
+        opens = rules.breaker_opens(change.failures, breaker.threshold)
+        values.update(
+            consecutive_failures=change.failures,
+            failing_since=tail[0].finished_at if tail else None,
+            circuit_open_until=_open_until(batch, breaker) if opens else None,
+        )
+    elif change.failures:
+        count = Endpoint.consecutive_failures + change.failures
+        values.update(
+            consecutive_failures=count,
+            failing_since=func.coalesce(Endpoint.failing_since, failures[0].finished_at),
+            circuit_open_until=case(
+                (count >= breaker.threshold, _open_until(batch, breaker)),
+                else_=Endpoint.circuit_open_until,
+            )
+            if breaker.threshold > 0
+            else Endpoint.circuit_open_until,
+        )
+    return values
+
+
+def _open_until(batch: list[AttemptResult], breaker: Breaker) -> datetime:
+    return batch[-1].finished_at + timedelta(seconds=breaker.cooldown)

@@ -1,0 +1,101 @@
+"""What the admin API and the CLI show of deliveries and endpoints (camelCase on the wire)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+
+class _Read(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, from_attributes=True)
+
+
+class AttemptRead(_Read):
+    """One attempt at a delivery."""
+
+    number: int
+    worker_id: str
+    started_at: datetime
+    duration_ms: float
+    status_code: int | None
+    error_class: str | None
+    response_body: str | None
+
+
+class DeliveryRead(_Read):
+    """A delivery without its body or attempts."""
+
+    id: int
+    message_id: str
+    endpoint_id: int
+    partner_id: str
+    venue_id: str | None
+    kind: str
+    method: str
+    url: str
+    state: str
+    attempt_count: int
+    next_attempt_at: datetime
+    last_status: int | None
+    last_error: str | None
+    ordering_key: str | None
+    coalesce_key: str | None
+    correlation_id: str | None
+    created_at: datetime
+    updated_at: datetime
+    delivered_at: datetime | None
+
+
+class DeliveryDetail(DeliveryRead):
+    """A delivery with the exact body sent and every attempt."""
+
+    body: str
+    attempts: list[AttemptRead] = Field(default_factory=list)
+
+
+class DeliveryPage(_Read):
+    """A list of deliveries, newest first."""
+
+    items: list[DeliveryRead]
+
+
+class EndpointRead(_Read):
+    """An endpoint's health, circuit and disabled flag."""
+
+    id: int
+    partner_id: str
+    name: str
+    url: str
+    disabled_at: datetime | None
+    disabled_reason: str | None
+    consecutive_failures: int
+    failing_since: datetime | None
+    circuit_open_until: datetime | None
+    last_success_at: datetime | None
+    last_failure_at: datetime | None
+    last_error: str | None
+    pending: int = 0
+
+
+class ReplayFilter(_Read):
+    """Which failed deliveries a bulk replay puts back in the queue."""
+
+    partner_id: str | None = None
+    endpoint_id: int | None = None
+    kind: str | None = None
+    since: datetime | None = None
+
+
+class ReplayCount(_Read):
+    """How many deliveries a bulk replay queued."""
+
+    count: int
+
+
+class Queued(_Read):
+    """A delivery just queued."""
+
+    delivery_id: int
+    message_id: str

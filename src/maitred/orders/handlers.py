@@ -1,0 +1,126 @@
+"""What the POS's answers to maitred's calls mean (registered as delivery outcome hooks)."""
+
+from __future__ import annotations
+
+import json
+
+from pydantic import ValidationError
+from sqlalchemy.orm import Session
+
+from maitred.clock import now
+from maitred.connectors.mozrest.pos_wire import CreateOrderResponse
+from maitred.deliveries import outcomes
+from maitred.deliveries.models import DELIVERED, FAILED, Delivery
+from maitred.flags import service as flags
+from maitred.orders import events, seating
+from maitred.orders.models import PosOrder
+from maitred.orders.rules import OPEN
+from maitred.reservations.models import Reservation
+
+
+def _order_of(session: Session, delivery_id: int) -> tuple[PosOrder, Delivery] | None:
+    delivery = session.get(Delivery, delivery_id)
+    if delivery is None:
+        return None
+    order = session.get(PosOrder, json.loads(delivery.body).get("id"))
+    return (order, delivery) if order is not None else None
+
+
+def on_create_answer(session: Session, outcome: outcomes.Outcome) -> None:
+    """The POS opened (or refused) an order maitred asked for."""
+    found = _order_of(session, outcome.delivery_id)
+    if found is None or outcome.state not in (DELIVERED, FAILED):
+        return
+    order, delivery = found
+    if outcome.state == DELIVERED:
+        _opened(session, order, outcome, delivery.correlation_id)
+    elif _unknown_skus(outcome) and "items" in json.loads(delivery.body):
+        _retry_without_items(session, order, outcome, delivery.correlation_id)
+    else:
+        order.status = "failed"
+        order.note = f"POS refused the order: {outcome.status_code} {outcome.response_body}"
+        flags.raise_flag(
+            session,
+            venue_id=order.venue_id,
+            kind="order.create_failed",
+            subject=f"order:{order.id}",
+            message=order.note,
+        )
+
+
+def _opened(
+    session: Session, order: PosOrder, outcome: outcomes.Outcome, correlation_id: str | None
+) -> None:
+    try:
+        answer = CreateOrderResponse.model_validate_json(outcome.response_body or "")
+    except ValidationError:
+        answer = None
+    at = now()
+    if answer is not None:
+        order.pos_order_id = order.pos_order_id or str(answer.id)
+    if order.status == "requested":
+        order.status, order.opened_at = OPEN, at
+    order.updated_at = at
+    if answer is not None and answer.checkNumber is not None:
+        check = seating.check_for_new_order(session, order, str(answer.checkNumber))
+        if not check.announced:
+            events.announce(
+                session,
+                order=order,
+                check=check,
+                event_type="create",
+                correlation_id=correlation_id,
+            )
+    if order.needs_update and order.pos_order_id and order.reservation_id is not None:
+        reservation = session.get(Reservation, order.reservation_id)
+        if reservation is not None:
+            seating.request_update(session, order, reservation, correlation_id)
+
+
+def _unknown_skus(outcome: outcomes.Outcome) -> bool:
+    return outcome.status_code == 422 and "unknown sku" in (outcome.response_body or "").lower()
+
+
+def _retry_without_items(
+    session: Session, order: PosOrder, outcome: outcomes.Outcome, correlation_id: str | None
+) -> None:
+    """decision 9: the guest's table must open; the refused items are flagged, not dropped."""
+    message = f"POS refused the pre-ordered items ({outcome.response_body}); order opened without"
+    order.note = message
+    flags.raise_flag(
+        session,
+        venue_id=order.venue_id,
+        kind="order.sku_rejected",
+        subject=f"order:{order.id}",
+        message=message,
+    )
+    reservation = session.get(Reservation, order.reservation_id) if order.reservation_id else None
+    if reservation is not None:
+        seating.request_create(session, order, reservation, correlation_id, with_items=False)
+
+
+def on_update_answer(session: Session, outcome: outcomes.Outcome) -> None:
+    """decision 4: 404/405/501 to the update call mean the POS cannot take changes."""
+    found = _order_of(session, outcome.delivery_id)
+    if found is None or outcome.state != FAILED:
+        return
+    order, _ = found
+    unsupported = outcome.status_code in (404, 405, 501)
+    flags.raise_flag(
+        session,
+        venue_id=order.venue_id,
+        kind="pos.update_unsupported" if unsupported else "order.update_failed",
+        subject=f"venue:{order.venue_id}" if unsupported else f"order:{order.id}",
+        message=(
+            "The POS does not accept order updates (capability missing); reservation changes "
+            "stay visible here but are not forwarded."
+            if unsupported
+            else f"The POS refused an order update: {outcome.status_code}"
+        ),
+    )
+
+
+def register() -> None:
+    """Install the hooks (at process start)."""
+    outcomes.register(seating.CREATE_KIND, on_create_answer)
+    outcomes.register(seating.UPDATE_KIND, on_update_answer)

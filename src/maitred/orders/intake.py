@@ -1,0 +1,78 @@
+"""The writer job behind every POS call: resolve the venue, dedupe, apply, enqueue events."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import replace
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from maitred.clock import now
+from maitred.connectors.mozrest.pos_wire import PosOrderAnswer
+from maitred.errors import NotFound, field_details
+from maitred.inbox.models import InboundEvent
+from maitred.orders import repository as repo
+from maitred.orders.service import PosChange, apply_pos_order
+from maitred.partners.service import Caller
+from maitred.venues import repository as venues
+
+
+def dedupe_key(venue_id: str, change: PosChange) -> str:
+    """Updates carry no event id (decision 10): identity is the order plus the content."""
+    digest = hashlib.sha256(change.payload.model_dump_json().encode()).hexdigest()
+    ref = change.order_ref or change.payload.id
+    return (
+        f"pos:{venue_id}:{change.action}:{hashlib.sha256(ref.encode()).hexdigest()[:16]}:{digest}"
+    )
+
+
+def _first_time(session: Session, caller: Caller, key: str, change: PosChange) -> bool:
+    """Record the inbound event; False when it was recorded before (a retry or duplicate)."""
+    seen = session.scalar(
+        select(InboundEvent.id).where(
+            InboundEvent.partner_id == caller.partner_id, InboundEvent.dedupe_key == key
+        )
+    )
+    if seen is not None:
+        return False
+    try:
+        with session.begin_nested():
+            session.add(
+                InboundEvent(
+                    partner_id=caller.partner_id,
+                    dedupe_key=key,
+                    kind=f"pos.order.{change.action}",
+                    venue_id=change.venue_id,
+                    correlation_id=change.correlation_id,
+                    received_at=now(),
+                )
+            )
+    except IntegrityError:  # the same call committed by another process a moment ago
+        return False
+    return True
+
+
+def receive(
+    caller: Caller, external_venue_id: str, change: PosChange
+) -> Callable[[Session], tuple[str, PosOrderAnswer]]:
+    """The job for one POS call; returns (our venue id, the answer for the POS)."""
+
+    def job(session: Session) -> tuple[str, PosOrderAnswer]:
+        venue_id = venues.resolve_external(
+            session, partner_id=caller.partner_id, external_id=external_venue_id
+        )
+        if venue_id is None or caller.kind != "pos":  # never 403-with-a-hint
+            raise NotFound("Unknown venue", details=field_details("venueId", "Unknown venue"))
+        scoped = replace(change, venue_id=venue_id)
+        if not _first_time(session, caller, dedupe_key(venue_id, scoped), scoped):
+            order = repo.find_order(
+                session, venue_id=venue_id, ref=scoped.order_ref or scoped.payload.id
+            )
+            if order is not None:
+                return venue_id, PosOrderAnswer(id=order.id, status=order.status)
+        return venue_id, apply_pos_order(session, scoped)
+
+    return job

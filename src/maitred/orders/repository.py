@@ -1,0 +1,75 @@
+"""Queries of the orders domain."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from maitred.orders.models import Check, PosOrder
+from maitred.partners.models import Partner
+from maitred.reservations.models import Reservation
+from maitred.venues.models import Venue, VenueLink
+
+
+@dataclass(frozen=True)
+class Side:
+    """One partner's side of a venue: who it is, its id for the venue, where it listens."""
+
+    partner_id: str
+    external_venue_id: str
+    base_url: str | None
+    webhook_url: str | None
+
+
+def side(session: Session, *, venue_id: str, role: str) -> Side | None:
+    """The venue's partner in `role` ("rms" or "pos"), if linked."""
+    row = session.execute(
+        select(VenueLink.partner_id, VenueLink.external_id, Partner.base_url, Partner.webhook_url)
+        .join(Partner, Partner.id == VenueLink.partner_id)
+        .where(VenueLink.venue_id == venue_id, VenueLink.role == role)
+    ).first()
+    return Side(*row) if row else None
+
+
+def venue_timezone(session: Session, venue_id: str) -> str:
+    """The venue's IANA zone."""
+    return session.scalar(select(Venue.timezone).where(Venue.id == venue_id)) or "UTC"
+
+
+def find_order(session: Session, *, venue_id: str, ref: str) -> PosOrder | None:
+    """An order of the venue by maitred's id or the POS's id (decision 2)."""
+    return session.scalar(
+        select(PosOrder).where(
+            PosOrder.venue_id == venue_id, or_(PosOrder.id == ref, PosOrder.pos_order_id == ref)
+        )
+    )
+
+
+def checks_of(session: Session, order_id: str) -> list[Check]:
+    """The order's checks, oldest first."""
+    return list(session.scalars(select(Check).where(Check.order_id == order_id).order_by(Check.id)))
+
+
+def check_by_number(session: Session, *, venue_id: str, number: str) -> Check | None:
+    """A check of the venue by its POS number."""
+    return session.scalar(
+        select(Check).where(Check.venue_id == venue_id, Check.check_number == number)
+    )
+
+
+def booking_id_of(session: Session, reservation_id: int | None) -> str | None:
+    """The RMS's booking id of a reservation row."""
+    if reservation_id is None:
+        return None
+    return session.scalar(select(Reservation.booking_id).where(Reservation.id == reservation_id))
+
+
+def prepayment_of(session: Session, reservation_id: int | None) -> str | None:
+    """The booking's prepayment as sent by the RMS (a decimal string), if any."""
+    if reservation_id is None:
+        return None
+    payload = session.scalar(select(Reservation.payload).where(Reservation.id == reservation_id))
+    value = (payload or {}).get("prepayment")
+    return None if value is None else str(value)

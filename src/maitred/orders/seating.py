@@ -1,0 +1,313 @@
+"""What a reservation change means for the POS (decisions 6 and 7).
+
+Seating opens a POS order — or links the booking to an order already open on its tables that no
+other booking holds. Later changes (table move, party size, items) follow to the open order. A
+cancellation after the order opened is flagged, never voided: money is the POS's call.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from maitred.clock import now
+from maitred.connectors.mozrest.pos_wire import CreateOrderRequest, PreOrderItem
+from maitred.deliveries import service as deliveries
+from maitred.flags import service as flags
+from maitred.orders import events
+from maitred.orders import repository as repo
+from maitred.orders.models import Check, PosOrder
+from maitred.orders.rules import FINAL, OPEN, CheckState
+from maitred.reservations.models import Reservation
+from maitred.tables import service as tables
+
+SEATING_STATUSES = frozenset({"seated"})
+CANCELLED_STATUSES = frozenset({"cancelled", "canceled", "no-show", "no_show", "noshow"})
+CREATE_KIND = "pos.create_order"
+UPDATE_KIND = "pos.update_order"
+
+
+@dataclass(frozen=True)
+class SeatingOutcome:
+    """What the reservation change did on the POS side."""
+
+    action: str  # "none" | "held" | "linked" | "create_requested" | "update_requested" | "flagged"
+    order_id: str | None = None
+
+
+def on_reservation(
+    session: Session, reservation: Reservation, *, correlation_id: str | None
+) -> SeatingOutcome:
+    """Apply the POS side of a stored reservation change (in the same transaction)."""
+    _link_claimed_checks(session, reservation, correlation_id)
+    order = session.scalar(
+        select(PosOrder).where(
+            PosOrder.reservation_id == reservation.id, PosOrder.status != "failed"
+        )
+    )
+    status = reservation.status.strip().lower()
+    if status in CANCELLED_STATUSES:
+        if order is not None and order.status not in FINAL:
+            flags.raise_flag(
+                session,
+                venue_id=reservation.venue_id,
+                kind="booking.cancelled_after_open",
+                subject=f"booking:{reservation.booking_id}",
+                message=f"Booking {reservation.booking_id} was {status} but POS order "
+                f"{order.pos_order_id or order.id} is open; it was not voided.",
+            )
+            return SeatingOutcome("flagged", order.id)
+        return SeatingOutcome("none")
+    if status not in SEATING_STATUSES and order is None:
+        return SeatingOutcome("none")
+    translation = tables.translate_rms_to_pos(
+        session, venue_id=reservation.venue_id, rms_table_ids=list(reservation.rms_tables)
+    )
+    subject = f"booking:{reservation.booking_id}"
+    if translation.missing:
+        flags.raise_flag(
+            session,
+            venue_id=reservation.venue_id,
+            kind="booking.held",
+            subject=subject,
+            message=f"Booking {reservation.booking_id} is held: no POS table mapped for "
+            f"RMS table(s) {', '.join(translation.missing)}.",
+            data={"missing": translation.missing},
+        )
+        return SeatingOutcome("held", order.id if order else None)
+    flags.resolve(session, venue_id=reservation.venue_id, kind="booking.held", subject=subject)
+    pos_tables = translation.pos_table_ids
+    if order is None:
+        linked = _link_open_order(session, reservation, pos_tables, correlation_id)
+        if linked is not None:
+            return SeatingOutcome("linked", linked.id)
+        order = _new_order(session, reservation, pos_tables)
+        request_create(session, order, reservation, correlation_id)
+        return SeatingOutcome("create_requested", order.id)
+    if order.status in FINAL:
+        return SeatingOutcome("none", order.id)
+    return _follow_changes(session, order, reservation, pos_tables, correlation_id)
+
+
+def _link_open_order(
+    session: Session, reservation: Reservation, pos_tables: list[str], correlation_id: str | None
+) -> PosOrder | None:
+    """decision 7: an open order on the booking's tables that no other booking holds."""
+    wanted = set(pos_tables)
+    candidates = session.scalars(
+        select(PosOrder)
+        .where(
+            PosOrder.venue_id == reservation.venue_id,
+            PosOrder.status == OPEN,
+            PosOrder.reservation_id.is_(None),
+        )
+        .order_by(PosOrder.created_at)
+    )
+    for order in candidates:
+        if wanted & set(order.pos_tables):
+            order.reservation_id = reservation.id
+            order.updated_at = now()
+            for check in repo.checks_of(session, order.id):
+                if check.announced and check.status not in FINAL:
+                    events.announce(
+                        session,
+                        order=order,
+                        check=check,
+                        event_type="update",
+                        correlation_id=correlation_id,
+                    )
+            return order
+    return None
+
+
+def _link_claimed_checks(
+    session: Session, reservation: Reservation, correlation_id: str | None
+) -> None:
+    """Checks the RMS lists in `checks[]` belong to this booking (multi-check)."""
+    for number in reservation.payload.get("checks") or []:
+        check = repo.check_by_number(session, venue_id=reservation.venue_id, number=str(number))
+        if check is None or check.reservation_id == reservation.id:
+            continue
+        check.reservation_id = reservation.id
+        order = session.get(PosOrder, check.order_id)
+        if order is not None and check.announced:
+            events.announce(
+                session,
+                order=order,
+                check=check,
+                event_type="update",
+                correlation_id=correlation_id,
+            )
+
+
+def _new_order(session: Session, reservation: Reservation, pos_tables: list[str]) -> PosOrder:
+    at = now()
+    order = PosOrder(
+        id=str(uuid.uuid4()),
+        venue_id=reservation.venue_id,
+        source="booking",
+        reservation_id=reservation.id,
+        status="requested",
+        pos_tables=pos_tables,
+        party_size=reservation.party_size,
+        date=reservation.date,
+        needs_update=False,
+        created_at=at,
+        updated_at=at,
+    )
+    session.add(order)
+    session.flush()
+    return order
+
+
+def create_body(
+    session: Session, order: PosOrder, reservation: Reservation, *, with_items: bool = True
+) -> CreateOrderRequest:
+    """The POS create-order body: POS table ids, local seating time, guest, prepayment, items."""
+    payload: dict[str, Any] = reservation.payload
+    contact = payload.get("contact") or {}
+    name = " ".join(p for p in (contact.get("firstname"), contact.get("lastname")) if p) or None
+    zone = ZoneInfo(repo.venue_timezone(session, order.venue_id))
+    seated = datetime.fromtimestamp(reservation.date, UTC).astimezone(zone)
+    items = [PreOrderItem.model_validate(i) for i in (reservation.items or [])]
+    return CreateOrderRequest(
+        id=order.id,
+        tables=list(order.pos_tables),
+        guestName=name,
+        guestEmail=contact.get("email"),
+        guestTelephone=contact.get("telephone"),
+        partySize=reservation.party_size,
+        prepayment=payload.get("prepayment"),
+        date=seated.strftime("%Y-%m-%d %H:%M:%S"),  # decision 5: venue-local Y-m-d H:i:s
+        items=(items or None) if with_items else None,
+    )
+
+
+def _pos_call(
+    session: Session,
+    order: PosOrder,
+    *,
+    kind: str,
+    method: str,
+    path: str,
+    body: str,
+    correlation_id: str | None,
+) -> int | None:
+    pos = repo.side(session, venue_id=order.venue_id, role="pos")
+    if pos is None or not pos.base_url:
+        flags.raise_flag(
+            session,
+            venue_id=order.venue_id,
+            kind="venue.no_pos",
+            subject=f"venue:{order.venue_id}",
+            message="The venue has no POS partner with a base URL; orders cannot open.",
+        )
+        return None
+    base = pos.base_url.rstrip("/")
+    endpoint_id = deliveries.ensure_endpoint(
+        session, partner_id=pos.partner_id, name="api", url=base
+    )
+    return deliveries.enqueue(
+        session,
+        endpoint_id=endpoint_id,
+        partner_id=pos.partner_id,
+        kind=kind,
+        method=method,
+        url=f"{base}/venue/{pos.external_venue_id}{path}",
+        body=body,
+        venue_id=order.venue_id,
+        ordering_key=f"order:{order.id}",
+        coalesce_key=f"order:{order.id}:{kind}",
+        correlation_id=correlation_id,
+    )
+
+
+def _body_hash(body: CreateOrderRequest) -> str:
+    return hashlib.sha256(body.model_dump_json(exclude={"id"}).encode()).hexdigest()
+
+
+def request_create(
+    session: Session,
+    order: PosOrder,
+    reservation: Reservation,
+    correlation_id: str | None,
+    *,
+    with_items: bool = True,
+) -> int | None:
+    body = create_body(session, order, reservation, with_items=with_items)
+    order.sent_hash = _body_hash(body)
+    return _pos_call(
+        session,
+        order,
+        kind=CREATE_KIND,
+        method="POST",
+        path="/orders",
+        body=body.model_dump_json(exclude_none=True),
+        correlation_id=correlation_id,
+    )
+
+
+def _follow_changes(
+    session: Session,
+    order: PosOrder,
+    reservation: Reservation,
+    pos_tables: list[str],
+    correlation_id: str | None,
+) -> SeatingOutcome:
+    """Table move, party size or items changed: forward them to the open order."""
+    order.pos_tables, order.party_size = pos_tables, reservation.party_size
+    if _body_hash(create_body(session, order, reservation)) == order.sent_hash:
+        return SeatingOutcome("none", order.id)
+    order.updated_at = now()
+    if order.pos_order_id is None:
+        # The create is not answered yet; the answer's handler sends this update.
+        order.needs_update = True
+        return SeatingOutcome("update_requested", order.id)
+    request_update(session, order, reservation, correlation_id)
+    return SeatingOutcome("update_requested", order.id)
+
+
+def request_update(
+    session: Session, order: PosOrder, reservation: Reservation, correlation_id: str | None
+) -> int | None:
+    """decision 4: `PUT /venue/{venueId}/orders/{orderId}` with the create-order body."""
+    order.needs_update = False
+    body = create_body(session, order, reservation)
+    order.sent_hash = _body_hash(body)
+    return _pos_call(
+        session,
+        order,
+        kind=UPDATE_KIND,
+        method="PUT",
+        path=f"/orders/{order.pos_order_id}",
+        body=body.model_dump_json(exclude_none=True),
+        correlation_id=correlation_id,
+    )
+
+
+def check_for_new_order(session: Session, order: PosOrder, check_number: str) -> Check:
+    """The first check the POS opened for an order maitred created."""
+    at = now()
+    check = repo.check_by_number(session, venue_id=order.venue_id, number=check_number)
+    if check is None:
+        check = Check(
+            order_id=order.id,
+            venue_id=order.venue_id,
+            check_number=check_number,
+            status=OPEN,
+            items=[],
+            content_hash=CheckState(check_number=check_number, status=OPEN).content_hash(),
+            announced=False,
+            opened_at=at,
+            updated_at=at,
+        )
+        session.add(check)
+        session.flush()
+    return check

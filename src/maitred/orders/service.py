@@ -1,0 +1,197 @@
+"""Applying what a POS tells maitred about an order (create, update, close, void).
+
+Runs inside the writer job of the inbound call: the order and check rows, and the pos_order
+events they cause, are committed together before the POS gets its answer.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from maitred.clock import now
+from maitred.connectors.mozrest.pos_wire import PosCheck, PosOrder, PosOrderAnswer
+from maitred.errors import NotFound, field_details
+from maitred.orders import events
+from maitred.orders import repository as repo
+from maitred.orders.models import Check
+from maitred.orders.models import PosOrder as PosOrderRow
+from maitred.orders.rules import CLOSED, FINAL, OPEN, VOID, CheckState, Stored, judge
+
+
+@dataclass(frozen=True)
+class PosChange:
+    """One POS call: which action, on which order, carrying which state."""
+
+    venue_id: str
+    action: str  # "create" | "update" | "close" | "void"
+    payload: PosOrder
+    order_ref: str | None = None
+    correlation_id: str | None = None
+
+
+def apply_pos_order(session: Session, change: PosChange) -> PosOrderAnswer:
+    """Store the POS's state of an order and enqueue the pos_order events it produces."""
+    order = _resolve(session, change)
+    at = now()
+    stale = (
+        change.payload.updatedAt is not None
+        and order.pos_updated_at is not None
+        and change.payload.updatedAt < order.pos_updated_at
+    )
+    if stale or (order.status in FINAL and change.action != "void"):
+        # decision 10: an older state never overwrites a newer one; a closed order stays closed.
+        return PosOrderAnswer(id=order.id, status=order.status)
+    _update_order(order, change, at)
+    for wire_check in change.payload.checks:
+        status = VOID if change.action == "void" else wire_check.status
+        _apply_check(session, order, wire_check, status, change, at)
+    if change.action == "void":
+        for check in repo.checks_of(session, order.id):
+            if check.status != VOID:
+                _apply_state(session, order, check, _as_state(check, VOID, at), change, at)
+    return PosOrderAnswer(id=order.id, status=order.status)
+
+
+def _resolve(session: Session, change: PosChange) -> PosOrderRow:
+    refs = [r for r in (change.order_ref, change.payload.id) if r]
+    for ref in refs:
+        found = repo.find_order(session, venue_id=change.venue_id, ref=ref)
+        if found is not None:
+            if found.pos_order_id is None:
+                found.pos_order_id = change.payload.id
+            return found
+    if change.action != "create":
+        raise NotFound(
+            "Unknown order", details=field_details("orderId", f"No order {change.order_ref!r}")
+        )
+    at = now()
+    order = PosOrderRow(
+        id=str(uuid.uuid4()),
+        venue_id=change.venue_id,
+        pos_order_id=change.payload.id,
+        source="pos",
+        status=OPEN,
+        pos_tables=list(change.payload.tables or []),
+        opened_at=at,
+        needs_update=False,
+        created_at=at,
+        updated_at=at,
+    )
+    session.add(order)
+    session.flush()
+    return order
+
+
+def _update_order(order: PosOrderRow, change: PosChange, at: datetime) -> None:
+    payload = change.payload
+    if payload.tables:
+        order.pos_tables = list(payload.tables)
+    if payload.partySize is not None:
+        order.party_size = payload.partySize
+    if order.status == "requested":
+        order.status = OPEN
+    if change.action == "close" or payload.status == CLOSED:
+        order.status, order.closed_at = CLOSED, order.closed_at or at
+    if change.action == "void":
+        order.status, order.voided_at = VOID, order.voided_at or at
+    order.pos_updated_at = payload.updatedAt or at
+    order.updated_at = at
+
+
+def _as_state(check: Check, status: str, at: datetime | None) -> CheckState:
+    return CheckState(
+        check_number=check.check_number,
+        status=status,
+        total_amount=check.total_amount,
+        tax=check.tax,
+        tip=check.tip,
+        discount=check.discount,
+        payment_method=check.payment_method,
+        items=tuple(tuple(sorted(item.items())) for item in check.items),
+        updated_at=at,
+    )
+
+
+def _wire_state(wire: PosCheck, status: str, updated_at: datetime) -> CheckState:
+    return CheckState(
+        check_number=wire.checkNumber,
+        status=status,
+        total_amount=wire.totalAmount,
+        tax=wire.tax,
+        tip=wire.tip,
+        discount=wire.discount,
+        payment_method=wire.paymentMethod,
+        items=tuple(tuple(sorted(i.model_dump(mode="json").items())) for i in wire.items),
+        updated_at=updated_at,
+    )
+
+
+def _apply_check(
+    session: Session,
+    order: PosOrderRow,
+    wire: PosCheck,
+    status: str,
+    change: PosChange,
+    at: datetime,
+) -> None:
+    state = _wire_state(wire, status, change.payload.updatedAt or at)
+    check = repo.check_by_number(session, venue_id=order.venue_id, number=wire.checkNumber)
+    _apply_state(session, order, check, state, change, at)
+
+
+def _apply_state(
+    session: Session,
+    order: PosOrderRow,
+    check: Check | None,
+    state: CheckState,
+    change: PosChange,
+    at: datetime,
+) -> None:
+    stored = None
+    if check is not None:
+        stored = Stored(_as_state(check, check.status, check.pos_updated_at), check.announced)
+    verdict = judge(stored, state)
+    if not verdict.accept:
+        return
+    check = _store(session, order, check, state, at)
+    if verdict.event is not None:
+        events.announce(
+            session,
+            order=order,
+            check=check,
+            event_type=verdict.event,
+            correlation_id=change.correlation_id,
+        )
+
+
+def _store(
+    session: Session, order: PosOrderRow, check: Check | None, state: CheckState, at: datetime
+) -> Check:
+    if check is None:
+        check = Check(
+            order_id=order.id,
+            venue_id=order.venue_id,
+            check_number=state.check_number,
+            announced=False,
+            opened_at=at,
+        )
+        session.add(check)
+    check.order_id = order.id
+    check.status = state.status
+    check.total_amount, check.tax = state.total_amount, state.tax
+    check.tip, check.discount = state.tip, state.discount
+    check.payment_method = state.payment_method
+    check.items = [dict(item) for item in state.items]
+    check.content_hash = state.content_hash()
+    check.pos_updated_at = state.updated_at
+    check.updated_at = at
+    if state.status == CLOSED:
+        check.closed_at = check.closed_at or at
+    if state.status == VOID:
+        check.voided_at = check.voided_at or at
+    session.flush()
+    return check

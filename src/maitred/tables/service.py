@@ -1,0 +1,222 @@
+"""Table mapping use cases: refresh from the partners, operator actions, and id translation.
+
+Translation uses only active (`auto` / `confirmed`), non-stale mappings; an id it cannot
+translate is reported in `Translation.missing`, never dropped silently (spec decision 3).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING
+
+from sqlalchemy.orm import Session
+
+from maitred.clock import now
+from maitred.errors import Conflict, NotFound
+from maitred.monitoring.service import insert_traces
+from maitred.tables import client, sync
+from maitred.tables import repository as repo
+from maitred.tables.models import ACTIVE_STATES, TableMapping
+from maitred.tables.schemas import (
+    MappingRead,
+    MappingsView,
+    PosTable,
+    RefreshReport,
+    TableRead,
+    Translation,
+)
+
+if TYPE_CHECKING:
+    from maitred.runtime import Runtime
+
+__all__ = [
+    "MappingsView",
+    "PosTable",
+    "RefreshReport",
+    "Translation",
+    "confirm",
+    "mappings",
+    "pos_tables",
+    "refresh",
+    "translate_pos_to_rms",
+    "translate_rms_to_pos",
+    "unmap",
+]
+
+CONFIRMED_REASON = "confirmed by operator"
+
+
+async def refresh(runtime: Runtime, venue_id: str) -> RefreshReport:
+    """Fetch both partners' table listings, then store them, flag drift and match in one job."""
+    targets = await asyncio.to_thread(_targets, runtime, venue_id)
+    http = await runtime.open_http()
+    listings = await client.fetch_all(http, targets, trace_limit=runtime.settings.trace_body_limit)
+    traces = [listing.trace for listing in listings]
+    for listing in listings:
+        if listing.error is not None:
+            # Never mark tables gone on a failed fetch: keep what we had, record the calls.
+            await runtime.writer.run(lambda session: insert_traces(session, traces))
+            raise listing.error
+    rms, pos = (listing.tables or [] for listing in listings)
+
+    def job(session: Session) -> RefreshReport:
+        insert_traces(session, traces)
+        return sync.apply_refresh(session, venue_id=venue_id, rms=rms, pos=pos, at=now())
+
+    return await runtime.writer.run(job)
+
+
+def _targets(runtime: Runtime, venue_id: str) -> list[client.ListingTarget]:
+    with runtime.db.read_sessions() as session:
+        _require_venue(session, venue_id)
+        links = repo.partner_links(session, venue_id)
+    targets = []
+    for role in ("rms", "pos"):
+        link = links.get(role)
+        if link is None:
+            raise Conflict(f"Venue {venue_id} has no {role.upper()} partner linked")
+        if not link.base_url:
+            raise Conflict(f"Partner {link.partner_id} has no base URL to list tables from")
+        targets.append(
+            client.ListingTarget(
+                role=role,
+                partner_id=link.partner_id,
+                base_url=link.base_url,
+                external_venue_id=link.external_venue_id,
+                token=runtime.secrets.decrypt(link.token_encrypted),
+                venue_id=venue_id,
+            )
+        )
+    return targets
+
+
+def confirm(
+    session: Session, *, venue_id: str, rms_table_id: str, pos_table_id: str
+) -> MappingRead:
+    """Map an RMS table to a POS table as the operator says (replaces any other mapping)."""
+    _require_venue(session, venue_id)
+    _require_present(session, "rms", venue_id, rms_table_id)
+    _require_present(session, "pos", venue_id, pos_table_id)
+    repo.delete_active_of_rms(session, venue_id, rms_table_id)
+    repo.delete_suggestions(session, venue_id, rms_table_id)
+    # The operator's word beats a name match that sent another RMS table to this POS table.
+    repo.delete_auto_onto_pos(session, venue_id, pos_table_id)
+    session.flush()
+    mapping = TableMapping(
+        venue_id=venue_id,
+        rms_table_id=rms_table_id,
+        pos_table_id=pos_table_id,
+        state="confirmed",
+        confidence=1.0,
+        reason=CONFIRMED_REASON,
+        stale=False,
+        stale_reason=None,
+        updated_at=now(),
+    )
+    session.add(mapping)
+    session.flush()
+    return MappingRead.model_validate(mapping)
+
+
+def unmap(session: Session, *, venue_id: str, rms_table_id: str) -> MappingRead:
+    """Remove an RMS table's active mapping; matching will not re-apply that pair by itself."""
+    _require_venue(session, venue_id)
+    mapping = repo.active_mapping(session, venue_id, rms_table_id)
+    if mapping is None:
+        raise NotFound(f"RMS table {rms_table_id} has no mapping at venue {venue_id}")
+    removed = MappingRead.model_validate(mapping)
+    repo.delete_suggestions(session, venue_id, rms_table_id)
+    session.delete(mapping)
+    session.flush()
+    # Kept as a suggestion so the operator still sees it, and marked so auto-matching skips it.
+    session.add(
+        TableMapping(
+            venue_id=venue_id,
+            rms_table_id=rms_table_id,
+            pos_table_id=mapping.pos_table_id,
+            state="suggested",
+            confidence=mapping.confidence,
+            reason=sync.UNMAPPED_REASON,
+            stale=False,
+            stale_reason=None,
+            updated_at=now(),
+        )
+    )
+    session.flush()
+    return removed
+
+
+def mappings(session: Session, venue_id: str) -> MappingsView:
+    """Both sides' tables, active mappings, suggestions, stale ones and what is unmapped."""
+    _require_venue(session, venue_id)
+    rms = [TableRead.model_validate(t) for t in repo.tables(session, "rms", venue_id)]
+    pos = [TableRead.model_validate(t) for t in repo.tables(session, "pos", venue_id)]
+    rows = [MappingRead.model_validate(m) for m in repo.mappings(session, venue_id)]
+    active = [m for m in rows if m.state in ACTIVE_STATES]
+    usable = [m for m in active if not m.stale]
+    mapped_rms = {m.rms_table_id for m in usable}
+    mapped_pos = {m.pos_table_id for m in usable}
+    return MappingsView(
+        venue_id=venue_id,
+        rms_tables=rms,
+        pos_tables=pos,
+        mappings=active,
+        suggestions=[m for m in rows if m.state == "suggested"],
+        stale=[m for m in active if m.stale],
+        unmapped_rms=[t for t in rms if t.present and t.id not in mapped_rms],
+        unmapped_pos=[t for t in pos if t.present and t.id not in mapped_pos],
+    )
+
+
+def translate_rms_to_pos(
+    session: Session, *, venue_id: str, rms_table_ids: list[str]
+) -> Translation:
+    """POS table ids for a booking's RMS tables (merged tables keep their order, no repeats)."""
+    found = repo.usable_by_rms(session, venue_id, rms_table_ids)
+    translated: list[str] = []
+    missing: list[str] = []
+    for rms_id in rms_table_ids:
+        pos_id = found.get(rms_id)
+        _append_once(missing if pos_id is None else translated, pos_id or rms_id)
+    return Translation(pos_table_ids=translated, missing=missing)
+
+
+def translate_pos_to_rms(
+    session: Session, *, venue_id: str, pos_table_ids: list[str]
+) -> Translation:
+    """RMS table ids for a POS order's tables (in `pos_table_ids`, the translated side)."""
+    found = repo.usable_by_pos(session, venue_id, pos_table_ids)
+    translated: list[str] = []
+    missing: list[str] = []
+    for pos_id in pos_table_ids:
+        if pos_id not in found:
+            _append_once(missing, pos_id)
+        for rms_id in found.get(pos_id, []):
+            _append_once(translated, rms_id)
+    return Translation(pos_table_ids=translated, missing=missing)
+
+
+def pos_tables(session: Session, *, venue_id: str) -> list[PosTable]:
+    """The POS tables the venue's POS currently lists (none for an unknown venue)."""
+    return [
+        PosTable(id=t.external_id, name=t.name, area=t.area)
+        for t in repo.present_pos_tables(session, venue_id)
+    ]
+
+
+def _append_once(values: list[str], value: str) -> None:
+    if value not in values:
+        values.append(value)
+
+
+def _require_venue(session: Session, venue_id: str) -> None:
+    if not repo.venue_exists(session, venue_id):
+        raise NotFound(f"Venue {venue_id} not found")
+
+
+def _require_present(session: Session, side: str, venue_id: str, table_id: str) -> None:
+    table = repo.table(session, side, venue_id, table_id)
+    if table is None:
+        raise NotFound(f"{side.upper()} table {table_id} not found at venue {venue_id}")
+    if not table.present:
+        raise Conflict(f"{side.upper()} table {table_id} is no longer listed by the {side.upper()}")

@@ -1,0 +1,67 @@
+"""Our API's venue shapes: the declared state (`VenueSpec`, one `[[venues]]` entry of an apply
+file) and the read (`VenueRead`). Each role names the partner serving the venue in that role
+and that partner's own id for the venue."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints
+
+from maitred.partners.schemas import Slug
+
+ROLES: tuple[Literal["rms", "pos", "channel"], ...] = ("rms", "pos", "channel")
+
+
+def _check_timezone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        message = f"unknown timezone {value!r}; use an IANA name such as Europe/Madrid"
+        raise ValueError(message) from exc
+    return value
+
+
+Timezone = Annotated[str, StringConstraints(max_length=64), AfterValidator(_check_timezone)]
+
+
+class LinkSpec(BaseModel):
+    """Which partner serves the venue in a role, and its own id for the venue."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    partner: Slug
+    venue_id: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+
+class VenueFields(BaseModel):
+    """A venue's declared state (the body of `PUT /admin/venues/{id}`); an omitted role means
+    no partner in that role, so a PUT replaces the venue's links."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Annotated[str, StringConstraints(max_length=200)] | None = None
+    timezone: Timezone = "UTC"
+    rms: LinkSpec | None = None
+    pos: LinkSpec | None = None
+    channel: LinkSpec | None = None
+
+    def links(self) -> dict[str, LinkSpec]:
+        """The declared links by role."""
+        return {role: link for role in ROLES if (link := getattr(self, role)) is not None}
+
+
+class VenueSpec(VenueFields):
+    """A venue's declared state with its id."""
+
+    id: Slug
+
+
+class VenueRead(VenueFields):
+    """A venue as reads show it."""
+
+    id: str
+    created_at: datetime
+    updated_at: datetime

@@ -1,0 +1,99 @@
+"""The admin API for deliveries, endpoints and pings (mounted on a bare app for the test)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import httpx2 as httpx
+import pytest
+from aiohttp import web
+from fastapi import FastAPI
+
+from maitred.api import errors
+from maitred.api.admin_deliveries import router
+from maitred.runtime import Runtime
+from tests.conftest import ADMIN_TOKEN
+from tests.deliveries.helpers import (
+    Received,
+    add_partner,
+    dispatching,
+    enqueue,
+    receiving,
+    state_of,
+    wait_until,
+)
+
+ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+
+
+@pytest.fixture
+async def client(runtime: Runtime) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client on an app serving only the deliveries admin router."""
+    app = FastAPI()
+    errors.install(app)
+    app.include_router(router)
+    app.state.runtime = runtime
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://hub") as http:
+        yield http
+
+
+async def test_admin_routes_need_the_admin_token(client: httpx.AsyncClient) -> None:
+    response = await client.get("/admin/deliveries")
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == 401
+
+
+async def test_ping_is_queued_delivered_and_shown_with_attempts(
+    runtime: Runtime, client: httpx.AsyncClient
+) -> None:
+    async def fail_once(_r: Received, nth: int) -> web.StreamResponse:
+        return web.Response(status=500 if nth == 1 else 200)
+
+    async with receiving(fail_once) as receiver:
+        partner = await add_partner(runtime, webhook_url=receiver.url)
+        response = await client.post(f"/admin/partners/{partner.id}/ping", headers=ADMIN)
+        assert response.status_code == 202
+        queued = response.json()
+        async with dispatching(runtime):
+            await wait_until(lambda: state_of(runtime, queued["deliveryId"]) == "delivered")
+    assert receiver.ids() == [queued["messageId"]] * 2
+    detail = (await client.get(f"/admin/deliveries/{queued['deliveryId']}", headers=ADMIN)).json()
+    assert detail["state"] == "delivered"
+    assert [a["statusCode"] for a in detail["attempts"]] == [500, 200]
+    assert detail["attemptCount"] == 2
+    listing = (await client.get("/admin/deliveries?state=delivered", headers=ADMIN)).json()
+    assert [d["id"] for d in listing["items"]] == [queued["deliveryId"]]
+    (endpoint,) = (await client.get("/admin/endpoints", headers=ADMIN)).json()
+    assert endpoint["lastSuccessAt"] is not None
+    assert endpoint["consecutiveFailures"] == 0
+
+
+async def test_ping_to_an_unknown_partner_is_404(client: httpx.AsyncClient) -> None:
+    response = await client.post("/admin/partners/nobody/ping", headers=ADMIN)
+    assert response.status_code == 404
+
+
+async def test_replay_and_enable_over_the_api(runtime: Runtime, client: httpx.AsyncClient) -> None:
+    async def gone_once(_r: Received, nth: int) -> web.StreamResponse:
+        return web.Response(status=410 if nth == 1 else 200)
+
+    async with receiving(gone_once) as receiver:
+        partner = await add_partner(runtime, webhook_url=receiver.url)
+        delivery_id = await enqueue(runtime, partner, {"n": 1})
+        async with dispatching(runtime):
+            await wait_until(lambda: state_of(runtime, delivery_id) == "failed")
+            (endpoint,) = (await client.get("/admin/endpoints", headers=ADMIN)).json()
+            assert endpoint["disabledAt"] is not None
+            enabled = await client.post(f"/admin/endpoints/{endpoint['id']}/enable", headers=ADMIN)
+            assert enabled.json()["disabledAt"] is None
+            bulk = await client.post(
+                "/admin/deliveries/replay", headers=ADMIN, json={"partnerId": "someone-else"}
+            )
+            assert bulk.json() == {"count": 0}
+            replayed = await client.post(f"/admin/deliveries/{delivery_id}/replay", headers=ADMIN)
+            assert replayed.status_code == 200
+            await wait_until(lambda: state_of(runtime, delivery_id) == "delivered")
+            again = await client.post(f"/admin/deliveries/{delivery_id}/replay", headers=ADMIN)
+    assert again.status_code == 409
+    assert len(set(receiver.ids())) == 1

@@ -1,0 +1,109 @@
+"""Leases: a heartbeat keeps a slow send's claim, and a completion under an old attempt token
+(after the delivery was reclaimed) changes nothing."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from aiohttp import web
+from sqlalchemy import update
+
+from maitred.clock import now
+from maitred.config import Settings
+from maitred.deliveries import claims, rules
+from maitred.deliveries.dispatcher import Dispatcher
+from maitred.deliveries.models import Delivery
+from maitred.deliveries.results import AttemptResult, Breaker, record_results
+from maitred.monitoring.service import TraceRecord
+from maitred.runtime import Runtime
+from tests.deliveries.helpers import (
+    Received,
+    add_partner,
+    attempts_of,
+    delivery,
+    enqueue,
+    receiving,
+    runtime_with,
+    state_of,
+    wait_until,
+)
+
+
+async def test_heartbeat_keeps_a_slow_send_from_being_reclaimed(settings: Settings) -> None:
+    async def slow(_r: Received, _nth: int) -> web.StreamResponse:
+        await asyncio.sleep(1.2)  # four leases long
+        return web.Response(text="ok")
+
+    async with runtime_with(settings, lease_seconds=0.3) as runtime, receiving(slow) as receiver:
+        partner = await add_partner(runtime, webhook_url=receiver.url)
+        delivery_id = await enqueue(runtime, partner, {"n": 1})
+        workers = [Dispatcher(runtime, worker_id=name) for name in ("one", "two")]
+        for worker in workers:
+            await worker.start()
+        try:
+            await wait_until(lambda: state_of(runtime, delivery_id) == "delivered")
+        finally:
+            for worker in workers:
+                await worker.stop()
+        assert len(receiver.received) == 1
+        assert len(attempts_of(runtime, delivery_id)) == 1
+
+
+def _result(claimed: claims.ClaimedDelivery) -> AttemptResult:
+    at = now()
+    return AttemptResult(
+        delivery_id=claimed.id,
+        endpoint_id=claimed.endpoint_id,
+        attempt_token=claimed.attempt_token,
+        number=claimed.attempt,
+        worker_id="old",
+        started_at=at,
+        finished_at=at,
+        duration_ms=1.0,
+        status_code=200,
+        error_class=None,
+        error=None,
+        response_body="ok",
+        decision=rules.Decision("delivered", health="success"),
+        trace=TraceRecord(at=at, direction="outbound", method="POST", url="u", status_code=200,
+                          duration_ms=1.0),
+    )  # fmt: skip
+
+
+async def test_a_completion_under_a_reclaimed_token_changes_nothing(runtime: Runtime) -> None:
+    partner = await add_partner(runtime, webhook_url="http://127.0.0.1:9/hook")
+    delivery_id = await enqueue(runtime, partner, {"n": 1})
+    spec = claims.Claim(
+        worker_id="old", limit=1, lease_seconds=30, endpoint_cap=8, breaker_cooldown=1
+    )
+    (old,) = await runtime.writer.run(lambda s: claims.claim(s, spec, {}))
+    expired = now() - timedelta(seconds=1)
+    await runtime.writer.run(lambda s: s.execute(update(Delivery).values(lease_expires_at=expired)))
+    new_spec = claims.Claim(
+        worker_id="new", limit=1, lease_seconds=30, endpoint_cap=8, breaker_cooldown=1
+    )
+    (new,) = await runtime.writer.run(lambda s: claims.claim(s, new_spec, {}))
+    assert new.id == old.id
+    assert new.attempt_token != old.attempt_token
+    assert new.attempt == 2
+    breaker = Breaker(threshold=5, cooldown=1)
+    await runtime.writer.run(lambda s: record_results(s, [_result(old)], breaker))
+    stored = delivery(runtime, delivery_id)
+    assert (stored.state, stored.lease_owner) == ("inflight", "new")
+    await runtime.writer.run(lambda s: record_results(s, [_result(new)], breaker))
+    assert state_of(runtime, delivery_id) == "delivered"
+
+
+async def test_a_claimed_head_blocks_its_key_but_not_others(runtime: Runtime) -> None:
+    partner = await add_partner(runtime, webhook_url="http://127.0.0.1:9/hook")
+    first = await enqueue(runtime, partner, {"n": 1}, ordering_key="k")
+    await enqueue(runtime, partner, {"n": 2}, ordering_key="k")
+    other = await enqueue(runtime, partner, {"n": 3}, ordering_key="j")
+    free = await enqueue(runtime, partner, {"n": 4})
+    spec = claims.Claim(
+        worker_id="w", limit=10, lease_seconds=30, endpoint_cap=8, breaker_cooldown=1
+    )
+    claimed = await runtime.writer.run(lambda s: claims.claim(s, spec, {}))
+    assert sorted(c.id for c in claimed) == [first, other, free]
+    assert await runtime.writer.run(lambda s: claims.claim(s, spec, {})) == []
