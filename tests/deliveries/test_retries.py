@@ -224,6 +224,12 @@ async def test_breaker_opens_after_consecutive_failures(settings: Settings) -> N
     assert endpoint.last_error == "HTTP 502"
 
 
+def _circuit_open(runtime: Runtime, endpoint_id: int) -> bool:
+    with runtime.db.read_sessions() as session:
+        endpoint = session.get(Endpoint, endpoint_id)
+        return endpoint is not None and endpoint.circuit_open_until is not None
+
+
 async def test_after_the_cooldown_a_probe_goes_and_a_success_closes_the_circuit(
     settings: Settings,
 ) -> None:
@@ -236,6 +242,9 @@ async def test_after_the_cooldown_a_probe_goes_and_a_success_closes_the_circuit(
         first = await enqueue(runtime, partner, {"n": 0})
         async with dispatching(runtime):
             await wait_until(lambda: len(receiver.received) == 2)
+            # The receiver sees the second failure before the hub records it; wait for the
+            # recorded open circuit, or the next messages could be claimed just before it.
+            await wait_until(lambda: _circuit_open(runtime, partner.endpoint_id))
             ids = [first] + [await enqueue(runtime, partner, {"n": n}) for n in (1, 2)]
             await wait_until(lambda: all(state_of(runtime, i) == "delivered" for i in ids))
         endpoint = await runtime.writer.run(lambda s: s.get(Endpoint, partner.endpoint_id))

@@ -12,11 +12,13 @@ from pydantic import ValidationError
 from maitred.api.deps import authenticate_partner, get_runtime
 from maitred.api.errors import validation_details
 from maitred.connectors.mozrest.rms_mapping import booking_state
-from maitred.connectors.mozrest.wire import Accepted, PosTables, ReservationWebhook
+from maitred.connectors.mozrest.wire import Accepted, PosTable, PosTables, ReservationWebhook
 from maitred.errors import BadRequest, NotFound, field_details
+from maitred.orders import seating
 from maitred.partners.service import Caller
 from maitred.reservations.intake import BookingIntake
 from maitred.runtime import Runtime
+from maitred.tables import service as tables
 from maitred.venues import repository as venues
 
 router = APIRouter(tags=["RMS"])
@@ -53,7 +55,9 @@ def _intake(runtime: Runtime) -> BookingIntake:
     """The process's booking intake, created on first use (it only needs the writer)."""
     intake = runtime.extras.get(INTAKE)
     if not isinstance(intake, BookingIntake):
-        intake = runtime.extras[INTAKE] = BookingIntake(runtime.writer)
+        intake = runtime.extras[INTAKE] = BookingIntake(
+            runtime.writer, follow_up=seating.follow_reservation
+        )
     return intake
 
 
@@ -116,14 +120,14 @@ def pos_tables(
     request: Request,
     caller: RmsCaller,
 ) -> PosTables:
-    """The POS tables of a venue the calling RMS is linked to, for table matching on its side.
-
-    The table registry does not exist yet: until it lands, a linked venue answers the contract's
-    shape with no tables, and any other venue (or a non-RMS caller) answers 404.
-    """
+    """The POS tables of a venue the calling RMS is linked to, for table matching on its side:
+    the tables the POS listed at the last refresh of the table registry (POS ids and names).
+    Any other venue (or a non-RMS caller) answers 404."""
     with get_runtime(request).db.read_sessions() as session:
         ours = venues.resolve_external(session, partner_id=caller.partner_id, external_id=venue_id)
-    if ours is None:
-        raise _unknown_venue()
+        if ours is None:
+            raise _unknown_venue()
+        listed = tables.pos_tables(session, venue_id=ours)
     request.state.venue_id = ours
-    return PosTables(venueId=venue_id, tables=[], count=0)
+    rows = [PosTable(id=t.id, name=t.name, area=t.area) for t in listed]
+    return PosTables(venueId=venue_id, tables=rows, count=len(rows))

@@ -10,6 +10,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import structlog
 from sqlalchemy import bindparam, case, func, insert, select, update
 from sqlalchemy.orm import Session, aliased
 
@@ -24,6 +25,8 @@ from maitred.deliveries.models import (
     Endpoint,
 )
 from maitred.monitoring.service import TraceRecord, insert_traces
+
+log = structlog.get_logger(__name__)
 
 
 @dataclass(frozen=True)
@@ -120,16 +123,24 @@ def record_results(session: Session, results: list[AttemptResult], breaker: Brea
     for endpoint_id, batch in by_endpoint.items():
         _update_health(session, endpoint_id, batch, breaker)
     for result, hook in hooked:
-        hook(
-            session,
-            outcomes.Outcome(
-                delivery_id=result.delivery_id,
-                kind=result.kind,
-                status_code=result.status_code,
-                response_body=result.response_body,
-                state=result.decision.state,
-            ),
-        )
+        _run_hook(session, hook, result)
+
+
+def _run_hook(session: Session, hook: outcomes.Hook, result: AttemptResult) -> None:
+    """A failing hook must not block recording the attempt (the delivery would stay in flight
+    and be sent again): its changes roll back alone and the failure is logged."""
+    outcome = outcomes.Outcome(
+        delivery_id=result.delivery_id,
+        kind=result.kind,
+        status_code=result.status_code,
+        response_body=result.response_body,
+        state=result.decision.state,
+    )
+    try:
+        with session.begin_nested():
+            hook(session, outcome)
+    except Exception:
+        log.exception("delivery outcome hook failed", delivery_id=result.delivery_id)
 
 
 def _winning_hooked(
@@ -139,13 +150,12 @@ def _winning_hooked(
     wanted = [(r, hook) for r in results if (hook := outcomes.hook_for(r.kind)) is not None]
     if not wanted:
         return []
-    tokens = dict(
-        session.execute(
-            select(Delivery.id, Delivery.attempt_token).where(
-                Delivery.id.in_([r.delivery_id for r, _ in wanted]), Delivery.state == INFLIGHT
-            )
-        ).tuples()
-    )
+    rows = session.execute(
+        select(Delivery.id, Delivery.attempt_token).where(
+            Delivery.id.in_([r.delivery_id for r, _ in wanted]), Delivery.state == INFLIGHT
+        )
+    ).all()
+    tokens = {delivery_id: token for delivery_id, token in rows}
     return [(r, hook) for r, hook in wanted if tokens.get(r.delivery_id) == r.attempt_token]
 
 

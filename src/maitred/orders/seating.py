@@ -26,6 +26,7 @@ from maitred.orders import repository as repo
 from maitred.orders.models import Check, PosOrder
 from maitred.orders.rules import FINAL, OPEN, CheckState
 from maitred.reservations.models import Reservation
+from maitred.reservations.rules import ReservationChange
 from maitred.tables import service as tables
 
 SEATING_STATUSES = frozenset({"seated"})
@@ -94,6 +95,28 @@ def on_reservation(
     if order.status in FINAL:
         return SeatingOutcome("none", order.id)
     return _follow_changes(session, order, reservation, pos_tables, correlation_id)
+
+
+def follow_reservation(
+    session: Session, change: ReservationChange, correlation_id: str | None
+) -> None:
+    """The intake's follow-up: act on a stored booking change that can concern the POS."""
+    if change.is_noop:
+        return
+    reservation = session.get(Reservation, change.reservation_id, populate_existing=True)
+    if reservation is None:
+        return
+    status = reservation.status.strip().lower()
+    concerned = status in SEATING_STATUSES | CANCELLED_STATUSES or reservation.payload.get("checks")
+    if concerned or _has_order(session, reservation.id):
+        on_reservation(session, reservation, correlation_id=correlation_id)
+
+
+def _has_order(session: Session, reservation_id: int) -> bool:
+    found = session.scalar(
+        select(PosOrder.id).where(PosOrder.reservation_id == reservation_id).limit(1)
+    )
+    return found is not None
 
 
 def _link_open_order(

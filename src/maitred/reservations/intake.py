@@ -10,6 +10,7 @@ gets its answer only after the commit that made its rows durable.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
@@ -19,10 +20,13 @@ from sqlalchemy.orm import Session
 
 from maitred.db.writer import Writer
 from maitred.errors import ServiceUnavailable
-from maitred.reservations.rules import BookingState
+from maitred.reservations.rules import BookingState, ReservationChange
 from maitred.reservations.service import Receipt, receive_on
 
 MAX_BATCH = 256
+
+# What else a stored change causes, in the same transaction (the POS order flow).
+FollowUp = Callable[[Session, ReservationChange, str | None], None]
 
 
 @dataclass
@@ -34,9 +38,12 @@ class _Pending:
 class BookingIntake:
     """Feeds RMS webhooks to the writer in batches, one batch in flight at a time."""
 
-    def __init__(self, writer: Writer, *, max_batch: int = MAX_BATCH) -> None:
+    def __init__(
+        self, writer: Writer, *, max_batch: int = MAX_BATCH, follow_up: FollowUp | None = None
+    ) -> None:
         self._writer = writer
         self._max_batch = max_batch
+        self._follow_up = follow_up
         self._queue: list[_Pending] = []
         self._task: asyncio.Task[None] | None = None
 
@@ -68,7 +75,11 @@ class BookingIntake:
             del self._queue[: self._max_batch]
             outcomes: list[Receipt | BaseException]
             try:
-                job = partial(_write_batch, arguments=[p.arguments for p in batch])
+                job = partial(
+                    _write_batch,
+                    arguments=[p.arguments for p in batch],
+                    follow_up=self._follow_up,
+                )
                 outcomes = list(await self._writer.run(job))
             except Exception as exc:  # the whole transaction failed: every caller hears it
                 outcomes = [exc] * len(batch)
@@ -81,14 +92,20 @@ class BookingIntake:
                     pending.future.set_result(outcome)
 
 
-def _write_batch(session: Session, *, arguments: list[dict[str, Any]]) -> list[Receipt | Exception]:
+def _write_batch(
+    session: Session, *, arguments: list[dict[str, Any]], follow_up: FollowUp | None = None
+) -> list[Receipt | Exception]:
     """Apply each webhook in its own savepoint (writer thread); a receipt or an error each."""
     connection = session.connection()
     outcomes: list[Receipt | Exception] = []
     for item in arguments:
         _savepoint(connection, "SAVEPOINT intake")
         try:
-            outcomes.append(receive_on(connection, **item))
+            receipt = receive_on(connection, **item)
+            if follow_up is not None and receipt.change is not None:
+                with session.begin_nested():  # ORM state rolls back with the raw savepoint
+                    follow_up(session, receipt.change, item["correlation_id"])
+            outcomes.append(receipt)
         except Exception as exc:
             _savepoint(connection, "ROLLBACK TO SAVEPOINT intake")
             if _unavailable(connection, exc):

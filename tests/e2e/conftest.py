@@ -1,0 +1,45 @@
+"""One running system per database backend, shared by the tests of a module."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from maitred.db.engine import make_throwaway_engine
+from tests.conftest import PG_BASE, pg_schema_url
+from tests.e2e.stack import Stack
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def stack(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Stack]:
+    """maitred + POS simulator + RMS simulator, running, configured, tables mapped."""
+    workdir = tmp_path_factory.mktemp("e2e")
+    schema = None
+    if request.param == "sqlite":
+        url = f"sqlite:///{workdir / 'maitred.db'}"
+    else:
+        schema = "e2e_" + uuid.uuid4().hex[:10]
+        engine = make_throwaway_engine(PG_BASE)
+        with engine.begin() as connection:
+            connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+        engine.dispose()
+        url = pg_schema_url(schema)
+    running = Stack(workdir=Path(workdir), database_url=url)
+    try:
+        running.start()
+        yield running
+    finally:
+        running.stop()
+        if schema is not None:
+            engine = make_throwaway_engine(PG_BASE)
+            with engine.begin() as connection:
+                connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+            engine.dispose()

@@ -1,0 +1,278 @@
+"""The whole system on loopback for end-to-end tests: maitred, the POS simulator and the RMS
+simulator, each its own process, talking HTTP on 127.0.0.1."""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from maitred.security import new_signing_secret
+
+ADMIN = "e2e-admin-token-0123456789"
+POS_VENUE, RMS_VENUE, VENUE = "pos-venue-1", "rms-venue-1", "trattoria"
+
+
+def free_port() -> int:
+    """A port nobody listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def call(method: str, url: str, body: Any = None, token: str | None = None) -> tuple[int, Any]:
+    """One JSON request; (status, decoded body)."""
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(url, data=data, method=method)
+    request.add_header("Content-Type", "application/json")
+    if token:
+        request.add_header("Authorization", f"Bearer {token}")
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            raw = response.read()
+            return response.status, json.loads(raw) if raw else None
+    except urllib.error.HTTPError as error:
+        raw = error.read()
+        return error.code, json.loads(raw) if raw else None
+
+
+def wait_for(what: str, probe: Callable[[], Any], timeout: float = 30.0) -> Any:
+    """Poll `probe` until it returns something truthy (and return that); fail naming `what`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = probe()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.1)
+
+
+@dataclass
+class Stack:
+    """Running processes and the credentials between them."""
+
+    workdir: Path
+    database_url: str
+    hub: str = ""
+    pos: str = ""
+    rms: str = ""
+    keys: dict[str, str] = field(default_factory=dict)
+    processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
+
+    # -- the partners' control APIs ------------------------------------------------------
+    def pos_state(self) -> dict[str, Any]:
+        """Everything the POS simulator holds."""
+        return call("GET", self.pos + "/_sim/state")[1]  # type: ignore[no-any-return]
+
+    def pos_orders(self) -> list[dict[str, Any]]:
+        """The POS's orders."""
+        return list(self.pos_state()["orders"])
+
+    def pos_calls(self) -> list[dict[str, Any]]:
+        """Every call maitred made to the POS."""
+        return list(call("GET", self.pos + "/_sim/calls")[1])
+
+    def pos_do(self, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+        """A POS control action (walk-in, items, split, close, void…)."""
+        status, answer = call("POST", self.pos + "/_sim" + path, body or {})
+        assert status == 200, answer
+        return answer  # type: ignore[no-any-return]
+
+    def rms_events(self, check: str | None = None) -> list[dict[str, Any]]:
+        """pos_order events the RMS received (optionally for one check)."""
+        query = f"?checkNumber={check}" if check else ""
+        return list(call("GET", self.rms + "/_sim/events" + query)[1])
+
+    def book(self, **fields: Any) -> dict[str, Any]:
+        """Create a booking in the RMS (it sends it to maitred)."""
+        status, answer = call("POST", self.rms + "/_sim/bookings", fields)
+        assert status == 200, answer
+        return answer  # type: ignore[no-any-return]
+
+    def change_booking(self, booking_id: str, **changes: Any) -> dict[str, Any]:
+        """Change a booking in the RMS (it re-sends the full state)."""
+        status, answer = call("PATCH", f"{self.rms}/_sim/bookings/{booking_id}", changes)
+        assert status == 200, answer
+        return answer  # type: ignore[no-any-return]
+
+    def faults(self, side: str, **faults: Any) -> None:
+        """Inject faults into a simulator ({} resets)."""
+        base = self.pos if side == "pos" else self.rms
+        if faults:
+            assert call("POST", base + "/_sim/faults", faults)[0] == 200
+        else:
+            assert call("DELETE", base + "/_sim/faults")[0] == 200
+
+    def admin(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
+        """A call to maitred's admin API."""
+        return call(method, self.hub + path, body, ADMIN)
+
+    def rms_table(self, name: str) -> str:
+        """The RMS's id of the table it names `name` (e.g. "003")."""
+        tables = call("GET", self.rms + "/_sim/state")[1]["tables"]
+        return str(next(t["id"] for t in tables if t["name"] == name))
+
+    def order_on(self, table: str, *, opened_by_hub: bool = True) -> dict[str, Any]:
+        """The (waited-for) open POS order on a POS table, opened by maitred or not."""
+        order: dict[str, Any] = wait_for(
+            f"an open POS order on {table}",
+            lambda: next(
+                (
+                    o
+                    for o in self.pos_orders()
+                    if table in o["tables"]
+                    and o["status"] == "open"
+                    and bool(o.get("hubId")) == opened_by_hub
+                ),
+                None,
+            ),
+        )
+        return order
+
+    def events_for(self, check: str, count: int) -> list[dict[str, Any]]:
+        """Wait until the RMS has received `count` events for `check`; return them."""
+
+        def probe() -> list[dict[str, Any]] | None:
+            found = self.rms_events(check)
+            return found if len(found) >= count else None
+
+        events: list[dict[str, Any]] = wait_for(f"{count} events for check {check}", probe)
+        return events
+
+    # -- processes ------------------------------------------------------------------------
+    def start(self) -> None:
+        """Start the three processes and wait until each answers."""
+        ports = {name: free_port() for name in ("hub", "pos", "rms")}
+        self.hub, self.pos, self.rms = (
+            f"http://127.0.0.1:{ports[n]}" for n in ("hub", "pos", "rms")
+        )
+        self.keys = {
+            n: secrets.token_urlsafe(24) for n in ("pos_key", "pos_token", "rms_key", "rms_token")
+        }
+        self.keys["rms_secret"] = new_signing_secret()
+        config = self._config()
+        py = [sys.executable, "-m", "maitred"]
+        self._spawn(
+            "pos",
+            [
+                *py,
+                "simulate",
+                "pos",
+                "--port",
+                str(ports["pos"]),
+                "--hub",
+                self.hub,
+                "--hub-key",
+                self.keys["pos_key"],
+                "--token",
+                self.keys["pos_token"],
+                "--venue",
+                POS_VENUE,
+            ],
+        )
+        self._spawn(
+            "rms",
+            [
+                *py,
+                "simulate",
+                "rms",
+                "--port",
+                str(ports["rms"]),
+                "--hub",
+                self.hub,
+                "--hub-key",
+                self.keys["rms_key"],
+                "--token",
+                self.keys["rms_token"],
+                "--venue",
+                RMS_VENUE,
+                "--signing-secret",
+                self.keys["rms_secret"],
+            ],
+        )
+        self._spawn("hub", [*py, "serve", "--config", str(config), "--port", str(ports["hub"])])
+        for url, path in (
+            (self.pos, "/_sim/state"),
+            (self.rms, "/_sim/state"),
+            (self.hub, "/healthz"),
+        ):
+            wait_for(f"{url} to answer", functools.partial(self._up, url + path), timeout=60)
+        status, report = self.admin("POST", f"/admin/venues/{VENUE}/tables/refresh")
+        assert status == 200, report
+
+    def _up(self, url: str) -> bool:
+        for process in self.processes:
+            if process.poll() is not None:
+                raise AssertionError(f"a process exited early; logs in {self.workdir}")
+        try:
+            return call("GET", url)[0] == 200
+        except OSError:
+            return False
+
+    def _spawn(self, name: str, command: list[str]) -> None:
+        env = {
+            **os.environ,
+            "MAITRED_DATABASE_URL": self.database_url,
+            "MAITRED_DATA_DIR": str(self.workdir),
+            "MAITRED_ADMIN_TOKEN": ADMIN,
+            "MAITRED_ALLOW_LOOPBACK": "true",
+            "MAITRED_RETRY_SCALE": "0.02",
+            "MAITRED_POLL_INTERVAL": "0.05",
+            "MAITRED_BREAKER_COOLDOWN": "1",
+        }
+        with (self.workdir / f"{name}.log").open("wb") as log:  # the child keeps its own copy
+            self.processes.append(
+                subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+            )
+
+    def _config(self) -> Path:
+        path = self.workdir / "maitred.toml"
+        k = self.keys
+        path.write_text(
+            f"""
+[[partners]]
+id = "rms"
+kind = "rms"
+api_key = "{k["rms_key"]}"
+base_url = "{self.rms}"
+token = "{k["rms_token"]}"
+webhook_url = "{self.rms}/webhooks/pos-order"
+signing_secret = "{k["rms_secret"]}"
+
+[[partners]]
+id = "pos"
+kind = "pos"
+api_key = "{k["pos_key"]}"
+base_url = "{self.pos}"
+token = "{k["pos_token"]}"
+
+[[venues]]
+id = "{VENUE}"
+timezone = "Europe/Madrid"
+rms = {{ partner = "rms", venue_id = "{RMS_VENUE}" }}
+pos = {{ partner = "pos", venue_id = "{POS_VENUE}" }}
+"""
+        )
+        return path
+
+    def stop(self) -> None:
+        """Stop every process."""
+        for process in self.processes:
+            process.terminate()
+        for process in self.processes:
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
