@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import text
 
 from maitred.db.engine import make_throwaway_engine
+from maitred.demo.stack import Stack
 from tests.conftest import PG_BASE, pg_schema_url
-from tests.e2e.stack import Stack
 
 pytestmark = pytest.mark.e2e
 

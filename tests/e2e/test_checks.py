@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.e2e.stack import Stack, wait_for
+from maitred.demo.stack import Stack, wait_for
 
 
 def _walk_in(stack: Stack, table: str) -> tuple[str, str]:

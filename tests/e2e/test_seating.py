@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import concurrent.futures
 
-from tests.e2e.stack import RMS_VENUE, Stack, call, wait_for
+from maitred.demo.stack import RMS_VENUE, Stack, call, wait_for
 
 
 def test_seating_opens_a_pos_order_on_the_translated_tables(stack: Stack) -> None:

@@ -1,5 +1,5 @@
-"""The whole system on loopback for end-to-end tests: maitred, the POS simulator and the RMS
-simulator, each its own process, talking HTTP on 127.0.0.1."""
+"""The whole system on loopback: maitred, the POS simulator and the RMS simulator, each its own
+process, talking HTTP on 127.0.0.1 (used by `maitred demo` and the end-to-end tests)."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from typing import Any
 
 from maitred.security import new_signing_secret
 
-ADMIN = "e2e-admin-token-0123456789"
+ADMIN = "local-admin-token-0123456789"
 POS_VENUE, RMS_VENUE, VENUE = "pos-venue-1", "rms-venue-1", "trattoria"
 
 
@@ -32,14 +32,16 @@ def free_port() -> int:
 
 
 def call(method: str, url: str, body: Any = None, token: str | None = None) -> tuple[int, Any]:
-    """One JSON request; (status, decoded body)."""
+    """One JSON request to a loopback service; (status, decoded body)."""
+    if not url.startswith("http://127.0.0.1:"):
+        raise ValueError(f"the local stack only calls loopback HTTP, not {url!r}")
     data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(url, data=data, method=method)
+    request = urllib.request.Request(url, data=data, method=method)  # noqa: S310 - checked above
     request.add_header("Content-Type", "application/json")
     if token:
         request.add_header("Authorization", f"Bearer {token}")
     try:
-        with urllib.request.urlopen(request, timeout=30) as response:
+        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
             raw = response.read()
             return response.status, json.loads(raw) if raw else None
     except urllib.error.HTTPError as error:
@@ -69,6 +71,7 @@ class Stack:
     pos: str = ""
     rms: str = ""
     keys: dict[str, str] = field(default_factory=dict)
+    env: dict[str, str] = field(default_factory=dict)
     processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
 
     # -- the partners' control APIs ------------------------------------------------------
@@ -124,18 +127,12 @@ class Stack:
         tables = call("GET", self.rms + "/_sim/state")[1]["tables"]
         return str(next(t["id"] for t in tables if t["name"] == name))
 
-    def order_on(self, table: str, *, opened_by_hub: bool = True) -> dict[str, Any]:
-        """The (waited-for) open POS order on a POS table, opened by maitred or not."""
+    def order_on(self, table: str) -> dict[str, Any]:
+        """The (waited-for) open POS order on a POS table."""
         order: dict[str, Any] = wait_for(
             f"an open POS order on {table}",
             lambda: next(
-                (
-                    o
-                    for o in self.pos_orders()
-                    if table in o["tables"]
-                    and o["status"] == "open"
-                    and bool(o.get("hubId")) == opened_by_hub
-                ),
+                (o for o in self.pos_orders() if table in o["tables"] and o["status"] == "open"),
                 None,
             ),
         )
@@ -231,6 +228,7 @@ class Stack:
             "MAITRED_RETRY_SCALE": "0.02",
             "MAITRED_POLL_INTERVAL": "0.05",
             "MAITRED_BREAKER_COOLDOWN": "1",
+            **self.env,
         }
         with (self.workdir / f"{name}.log").open("wb") as log:  # the child keeps its own copy
             self.processes.append(
