@@ -98,7 +98,8 @@ def raw_rows(url: str) -> dict[str, list[tuple[Any, ...]]]:
         with engine.connect() as connection:
             return {
                 table.name: [
-                    tuple(row) for row in connection.execute(select(table).order_by(*table.c))
+                    tuple(row)
+                    for row in connection.execute(select(table).order_by(*table.primary_key))
                 ]
                 for table in TABLES
             }

@@ -13,6 +13,7 @@ from maitred.deliveries import outcomes
 from maitred.deliveries.models import DELIVERED, FAILED, Delivery
 from maitred.flags import service as flags
 from maitred.orders import events, seating
+from maitred.orders import repository as repo
 from maitred.orders.models import PosOrder
 from maitred.orders.rules import OPEN
 from maitred.reservations.models import Reservation
@@ -34,7 +35,11 @@ def on_create_answer(session: Session, outcome: outcomes.Outcome) -> None:
     order, delivery = found
     if outcome.state == DELIVERED:
         _opened(session, order, outcome, delivery.correlation_id)
-    elif _unknown_skus(outcome) and "items" in json.loads(delivery.body):
+    elif (
+        _unknown_skus(outcome)
+        and "items" in json.loads(delivery.body)
+        and not repo.rejects_unknown_skus(session, order.venue_id)
+    ):
         _retry_without_items(session, order, outcome, delivery.correlation_id)
     else:
         order.status = "failed"

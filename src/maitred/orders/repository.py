@@ -38,6 +38,17 @@ def venue_timezone(session: Session, venue_id: str) -> str:
     return session.scalar(select(Venue.timezone).where(Venue.id == venue_id)) or "UTC"
 
 
+def seating_statuses(session: Session, venue_id: str) -> frozenset[str]:
+    """decision 6: the venue's reservation statuses that open a POS order."""
+    statuses = session.scalar(select(Venue.seating_statuses).where(Venue.id == venue_id))
+    return frozenset(s.strip().lower() for s in (statuses or ["seated"]))
+
+
+def rejects_unknown_skus(session: Session, venue_id: str) -> bool:
+    """decision 9: whether the venue wants a refused pre-order to fail the order."""
+    return bool(session.scalar(select(Venue.reject_unknown_skus).where(Venue.id == venue_id)))
+
+
 def find_order(session: Session, *, venue_id: str, ref: str) -> PosOrder | None:
     """An order of the venue by maitred's id or the POS's id (decision 2)."""
     return session.scalar(

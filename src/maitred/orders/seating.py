@@ -29,7 +29,6 @@ from maitred.reservations.models import Reservation
 from maitred.reservations.rules import ReservationChange
 from maitred.tables import service as tables
 
-SEATING_STATUSES = frozenset({"seated"})
 CANCELLED_STATUSES = frozenset({"cancelled", "canceled", "no-show", "no_show", "noshow"})
 CREATE_KIND = "pos.create_order"
 UPDATE_KIND = "pos.update_order"
@@ -54,6 +53,7 @@ def on_reservation(
         )
     )
     status = reservation.status.strip().lower()
+    seating = repo.seating_statuses(session, reservation.venue_id)
     if status in CANCELLED_STATUSES:
         if order is not None and order.status not in FINAL:
             flags.raise_flag(
@@ -66,7 +66,7 @@ def on_reservation(
             )
             return SeatingOutcome("flagged", order.id)
         return SeatingOutcome("none")
-    if status not in SEATING_STATUSES and order is None:
+    if status not in seating and order is None:
         return SeatingOutcome("none")
     translation = tables.translate_rms_to_pos(
         session, venue_id=reservation.venue_id, rms_table_ids=list(reservation.rms_tables)
@@ -107,7 +107,8 @@ def follow_reservation(
     if reservation is None:
         return
     status = reservation.status.strip().lower()
-    concerned = status in SEATING_STATUSES | CANCELLED_STATUSES or reservation.payload.get("checks")
+    seating = repo.seating_statuses(session, reservation.venue_id)
+    concerned = status in seating | CANCELLED_STATUSES or reservation.payload.get("checks")
     if concerned or _has_order(session, reservation.id):
         on_reservation(session, reservation, correlation_id=correlation_id)
 

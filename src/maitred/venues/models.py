@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from maitred.db.base import Base, BigId, Timestamp
+from maitred.db.base import Base, BigId, Json, Timestamp
 
 
 class Venue(Base):
@@ -18,6 +18,11 @@ class Venue(Base):
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     name: Mapped[str | None] = mapped_column(String(200))
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    # decision 6: the reservation statuses that open a POS order.
+    seating_statuses: Mapped[list[str]] = mapped_column(Json, default=lambda: ["seated"])
+    # decision 9: True makes a POS's `422 Unknown SKU(s)` a failure instead of reopening
+    # the order without the pre-ordered items.
+    reject_unknown_skus: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(Timestamp)
     updated_at: Mapped[datetime] = mapped_column(Timestamp)
 

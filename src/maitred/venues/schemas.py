@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from maitred.partners.schemas import Slug
 
@@ -25,6 +25,9 @@ def _check_timezone(value: str) -> str:
 
 
 Timezone = Annotated[str, StringConstraints(max_length=64), AfterValidator(_check_timezone)]
+Status = Annotated[
+    str, StringConstraints(min_length=1, max_length=64, strip_whitespace=True, to_lower=True)
+]
 
 
 class LinkSpec(BaseModel):
@@ -44,6 +47,10 @@ class VenueFields(BaseModel):
 
     name: Annotated[str, StringConstraints(max_length=200)] | None = None
     timezone: Timezone = "UTC"
+    # decision 6: the reservation statuses that open a POS order (compared case-insensitively).
+    seating_statuses: Annotated[list[Status], Field(min_length=1)] = ["seated"]
+    # decision 9: refuse to open the order when the POS rejects pre-ordered SKUs.
+    reject_unknown_skus: bool = False
     rms: LinkSpec | None = None
     pos: LinkSpec | None = None
     channel: LinkSpec | None = None

@@ -24,8 +24,12 @@ def upsert_venue(session: Session, spec: VenueSpec) -> Change:
         at = clock.now()
         venue = Venue(id=spec.id, created_at=at, updated_at=at)
         session.add(venue)
-    changed = (venue.name, venue.timezone) != (spec.name, spec.timezone)
+    wanted_fields = (spec.name, spec.timezone, spec.seating_statuses, spec.reject_unknown_skus)
+    current = (venue.name, venue.timezone, venue.seating_statuses, venue.reject_unknown_skus)
+    changed = current != wanted_fields
     venue.name, venue.timezone = spec.name, spec.timezone
+    venue.seating_statuses = list(spec.seating_statuses)
+    venue.reject_unknown_skus = spec.reject_unknown_skus
     session.flush()
     changed = _sync_links(session, spec.id, wanted) or changed
     if created:
@@ -110,6 +114,8 @@ def _to_read(venue: Venue, links: list[VenueLink]) -> VenueRead:
         id=venue.id,
         name=venue.name,
         timezone=venue.timezone,
+        seating_statuses=venue.seating_statuses,
+        reject_unknown_skus=venue.reject_unknown_skus,
         created_at=venue.created_at,
         updated_at=venue.updated_at,
         **roles,

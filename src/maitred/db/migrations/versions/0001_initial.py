@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23 11:53:03.760231
+Create Date: 2026-11-23 12:17:03.946077
 """
 
 from collections.abc import Sequence
@@ -140,6 +140,8 @@ def upgrade() -> None:
         sa.Column("id", sa.String(length=64), nullable=False),
         sa.Column("name", sa.String(length=200), nullable=True),
         sa.Column("timezone", sa.String(length=64), nullable=False),
+        sa.Column("seating_statuses", maitred.db.base.Json(), nullable=False),
+        sa.Column("reject_unknown_skus", sa.Boolean(), nullable=False),
         sa.Column("created_at", maitred.db.base.Timestamp(timezone=True), nullable=False),
         sa.Column("updated_at", maitred.db.base.Timestamp(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_venues")),
