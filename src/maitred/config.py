@@ -10,6 +10,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # About three days: 5 s, 30 s, 2 min, 5 min, 30 min, 1 h, 2 h, 4 h, 8 h, 12 h, 16 h, 24 h (~68 h).
 DEFAULT_RETRY_SCHEDULE = [5, 30, 120, 300, 1800, 3600, 7200, 14400, 28800, 43200, 57600, 86400]
+MIN_ORDER_RETENTION_DAYS = 45  # spec: closed orders retrievable for 45 days
 
 
 class Settings(BaseSettings):
@@ -67,11 +68,31 @@ class Settings(BaseSettings):
     )
     worker_id: str | None = Field(default=None, description="Stable worker name; random if unset.")
 
+    # POS reconciliation and order retention
+    reconcile_interval: float = Field(
+        default=300.0, gt=0, description="Seconds between the worker's POS reconcile sweeps."
+    )
+    reconcile_window_hours: float = Field(
+        default=24.0, gt=0, description="How far back closed POS orders are pulled."
+    )
+    order_retention_days: float = Field(
+        default=60.0,
+        description="Closed and voided POS orders older than this are purged (at least 45).",
+    )
+
     @field_validator("retry_schedule", mode="before")
     @classmethod
     def _parse_schedule(cls, value: object) -> object:
         if isinstance(value, str) and not value.strip().startswith("["):
             return [float(part) for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("order_retention_days")
+    @classmethod
+    def _retention_covers_contract(cls, value: float) -> float:
+        # spec: closed orders stay retrievable for 45 days (contracts §1.2).
+        if value < MIN_ORDER_RETENTION_DAYS:
+            raise ValueError(f"must be at least {MIN_ORDER_RETENTION_DAYS} days")
         return value
 
     @property

@@ -105,3 +105,9 @@ def test_every_arrival_order_ends_in_the_newest_state(order: list[CheckState]) -
 def test_every_permutation_exhaustively() -> None:
     for order in itertools.permutations(STATES):
         assert _replay(order) == STATES[-1]
+
+
+def test_the_same_amounts_written_differently_are_no_change() -> None:
+    stored = Stored(check(total="12.50"), announced=True)
+    verdict = judge(stored, check(total="12.5"))
+    assert (verdict.accept, verdict.event) == (False, None)

@@ -61,7 +61,8 @@ class CheckState:
         """Identity of the content (not of the timestamp): equal hashes mean nothing changed."""
         document = {
             "status": self.status,
-            "amounts": [str(v) for v in (self.total_amount, self.tax, self.tip, self.discount)],
+            # Cents, so 12.5 from the wire and 12.50 from the database hash alike.
+            "amounts": [f"{v:.2f}" for v in (self.total_amount, self.tax, self.tip, self.discount)],
             "payment": self.payment_method,
             "items": [dict(item) for item in self.items],
         }

@@ -1,19 +1,25 @@
-"""Worker boot: the delivery dispatcher in its own process or inside `maitred serve`."""
+"""Worker boot: the delivery dispatcher and the POS reconcile sweep, in their own process or
+inside `maitred serve`."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 from typing import Protocol
 
 import structlog
 
+from maitred.clock import get_clock
 from maitred.config import Settings
 from maitred.deliveries.dispatcher import Dispatcher
 from maitred.monitoring.service import TraceRecorder
+from maitred.orders import reconcile, retention
 from maitred.runtime import Runtime
 
 log = structlog.get_logger(__name__)
+
+FIRST_SWEEP_DELAY = 5.0  # seconds after start before the first sweep (capped by the interval)
 
 
 class Stoppable(Protocol):
@@ -24,28 +30,108 @@ class Stoppable(Protocol):
         ...
 
 
+async def sweep(runtime: Runtime) -> tuple[list[reconcile.ReconcileReport], int]:
+    """One periodic pass: reconcile every POS-linked venue, then purge expired orders."""
+    reports = await reconcile.reconcile_all(runtime)
+    purged = await retention.purge_expired(runtime)
+    log.info(
+        "reconcile sweep done",
+        venues=len(reports),
+        created=sum(r.created for r in reports),
+        updated=sum(r.updated for r in reports),
+        errors=sum(len(r.errors) for r in reports),
+        purged=purged,
+    )
+    return reports, purged
+
+
+class ReconcileSweeper:
+    """Runs `sweep` every `reconcile_interval` seconds until stopped; a failed sweep is logged."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self.sweeps = 0
+        self._stopping = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        """Start the loop."""
+        loop = asyncio.get_running_loop()
+        self._task = loop.create_task(self._loop(), name="orders-reconcile")
+
+    async def stop(self) -> None:
+        """Stop the loop (a sweep in progress is abandoned; its committed jobs stay)."""
+        if self._task is None:
+            return
+        self._stopping.set()
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
+        self._task = None
+
+    async def _loop(self) -> None:
+        interval = self.runtime.settings.reconcile_interval
+        delay = min(FIRST_SWEEP_DELAY, interval)
+        while not await self._stopped_within(delay):
+            try:
+                await sweep(self.runtime)
+            except Exception:
+                log.exception("reconcile sweep failed")
+            self.sweeps += 1
+            delay = interval
+
+    async def _stopped_within(self, seconds: float) -> bool:
+        """Wait `seconds` of the process clock; True when asked to stop meanwhile."""
+        stopping = asyncio.ensure_future(self._stopping.wait())
+        sleeping = asyncio.ensure_future(get_clock().sleep(seconds))
+        try:
+            await asyncio.wait((stopping, sleeping), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (stopping, sleeping):
+                task.cancel()
+        return self._stopping.is_set()
+
+
+class Together:
+    """Several started things stopped as one, last started first."""
+
+    def __init__(self, *parts: Stoppable) -> None:
+        self.parts = parts
+
+    async def stop(self) -> None:
+        """Stop every part."""
+        for part in reversed(self.parts):
+            await part.stop()
+
+
 async def start_in_process(runtime: Runtime, recorder: TraceRecorder) -> Stoppable:
-    """Start a dispatcher inside the serving process."""
+    """Start a dispatcher and the reconcile sweep inside the serving process."""
     # Outbound traces are written with each batch of results, in the same transaction as the
     # attempts, so the serving process's recorder (inbound traces) is not needed here.
     del recorder
     dispatcher = Dispatcher(runtime)
     await dispatcher.start()
-    return dispatcher
+    sweeper = ReconcileSweeper(runtime)
+    await sweeper.start()
+    return Together(dispatcher, sweeper)
 
 
 async def run_worker(settings: Settings) -> None:
-    """Run a dispatcher until SIGTERM/SIGINT, then finish the sends in flight and exit."""
+    """Run a dispatcher and the reconcile sweep until SIGTERM/SIGINT, then finish the sends in
+    flight and exit."""
     runtime = Runtime.build(settings)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     dispatcher = Dispatcher(runtime)
+    sweeper = ReconcileSweeper(runtime)
     try:
         await dispatcher.start()
+        await sweeper.start()
         await stop.wait()
         log.info("stopping worker", worker_id=dispatcher.worker_id)
+        await sweeper.stop()
         await dispatcher.stop()
     finally:
         for signum in (signal.SIGTERM, signal.SIGINT):
