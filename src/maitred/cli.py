@@ -103,7 +103,7 @@ def demo(
 def _register_subcommands() -> None:
     from maitred.apply import cli as apply_cli
     from maitred.deliveries import cli as deliveries_cli
-    from maitred.orders import reconcile
+    from maitred.orders import cli as orders_cli
     from maitred.partners import cli as partners_cli
     from maitred.simulators import cli as simulators_cli
     from maitred.tables import cli as tables_cli
@@ -116,9 +116,7 @@ def _register_subcommands() -> None:
     app.add_typer(deliveries_cli.app, name="deliveries")
     app.add_typer(simulators_cli.app, name="simulate")
     app.add_typer(tables_cli.app, name="tables")
-    orders_app = typer.Typer(help="POS orders.", no_args_is_help=True)
-    orders_app.command("reconcile")(reconcile.reconcile_command)
-    app.add_typer(orders_app, name="orders")
+    app.add_typer(orders_cli.app, name="orders")
 
 
 _register_subcommands()

@@ -24,11 +24,14 @@ from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 from yarl import URL
 
+from maitred.capabilities import service as capabilities
 from maitred.clock import now
 from maitred.config import Settings, get_settings
 from maitred.deliveries.models import Delivery
+from maitred.flags.service import open_flags
 from maitred.monitoring.models import Trace
 from maitred.monitoring.service import TraceRecorder
+from maitred.orders import cli as orders_cli
 from maitred.orders import reconcile
 from maitred.orders.events import EVENT_KIND
 from maitred.orders.models import Check
@@ -41,6 +44,7 @@ from maitred.simulators.pos_state import Order
 from maitred.simulators.pos_wire import pos_date
 from maitred.venues.models import Venue, VenueLink
 from maitred.worker.runner import start_in_process
+from tests.factories import fixture
 
 VENUE = "venue-1"
 POS_VENUE = "pos-venue-7"
@@ -370,7 +374,7 @@ async def test_cli_reconciles_and_prints_the_report(
 ) -> None:
     walk_in(pos.sim, "T10", ("STEAK", 2))
     app = typer.Typer()
-    app.command()(reconcile.reconcile_command)
+    app.command()(orders_cli.reconcile_command)
     runner = CliRunner(env={"COLUMNS": "200"})
 
     # The CLI runs its own event loop; the simulator keeps serving on this one.
@@ -380,3 +384,95 @@ async def test_cli_reconciles_and_prints_the_report(
     assert VENUE in result.output
     assert "reconcile-" in result.output
     assert len(order_rows(runtime)) == 1
+
+
+async def test_an_open_order_closed_before_the_window_is_looked_up_and_closed(
+    runtime: Runtime, venue: str, pos: RunningPos
+) -> None:
+    order = walk_in(pos.sim, "T11", ("STEAK", 1))
+    await reconcile.reconcile_venue(runtime, venue)
+    pay(pos.sim, order)  # while maitred heard nothing for longer than the window
+    order.closed_at = now() - timedelta(hours=runtime.settings.reconcile_window_hours + 2)
+
+    report = await reconcile.reconcile_venue(runtime, venue)
+
+    assert (report.looked_up, report.updated, report.errors) == (1, 1, [])
+    assert order_rows(runtime) == [(order.id, "pos", "closed")]
+    assert [(e["type"], e["status"]) for e in events(runtime)] == [
+        ("create", "OPEN"),
+        ("update", "CLOSE"),
+    ]
+    assert capability_states(runtime) == {"orders.list": "supported", "orders.get": "supported"}
+
+
+async def test_an_open_order_the_pos_no_longer_knows_is_flagged_not_changed(
+    runtime: Runtime, venue: str, pos: RunningPos
+) -> None:
+    order = walk_in(pos.sim, "T12", ("BEER", 1))
+    await reconcile.reconcile_venue(runtime, venue)
+    del pos.sim.state.orders[order.id]
+
+    report = await reconcile.reconcile_venue(runtime, venue)
+
+    assert report.looked_up == 1
+    assert any("HTTP 404" in error for error in report.errors)
+    assert order_rows(runtime) == [(order.id, "pos", "open")]
+    with runtime.db.read_sessions() as session:
+        [flag] = [
+            f for f in open_flags(session, venue_id=VENUE) if f.kind == "order.missing_in_pos"
+        ]
+    assert order.id in flag.message
+
+
+@pytest.fixture
+async def pos_without_lookups() -> AsyncIterator[tuple[str, list[str]]]:
+    """A POS whose listing shows the contract's open order once, then nothing, and which
+    answers 405 to a lookup of one order; yields its URL and the paths it was asked for."""
+    asked: list[str] = []
+    listed = [fixture("pos_order_open.json")]
+
+    async def listing(request: web.Request) -> web.Response:
+        asked.append(request.path_qs)
+        if request.query.get("status") == "open" and listed:
+            return web.json_response([listed.pop()])
+        return web.json_response([])
+
+    async def one(request: web.Request) -> web.Response:
+        asked.append(request.path_qs)
+        return web.json_response({"error": "not supported"}, status=405)
+
+    app = web.Application()
+    app.router.add_get(f"/venue/{POS_VENUE}/orders", listing)
+    app.router.add_get(f"/venue/{POS_VENUE}/orders/{{orderId}}", one)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    host, port = runner.addresses[0][:2]
+    try:
+        yield f"http://{host}:{port}", asked
+    finally:
+        await runner.cleanup()
+
+
+async def test_a_pos_without_order_lookup_is_asked_once(
+    runtime: Runtime, pos_without_lookups: tuple[str, list[str]]
+) -> None:
+    url, asked = pos_without_lookups
+    await seed(runtime, url)
+    first = await reconcile.reconcile_venue(runtime, VENUE)
+    second = await reconcile.reconcile_venue(runtime, VENUE)
+    third = await reconcile.reconcile_venue(runtime, VENUE)
+
+    assert (first.created, first.looked_up) == (1, 0)
+    assert (second.looked_up, third.looked_up) == (1, 0)
+    lookups = [path for path in asked if "?" not in path]
+    assert lookups == [f"/venue/{POS_VENUE}/orders/62ebe5e7210c83a0f3adf9d1"]
+    assert capability_states(runtime) == {"orders.list": "supported", "orders.get": "missing"}
+
+
+def capability_states(runtime: Runtime) -> dict[str, str]:
+    """The POS's recorded capabilities (feature: state), unknown ones left out."""
+    with runtime.db.read_sessions() as session:
+        report = capabilities.report(session, VENUE)
+    return {c.feature: c.state for c in report.capabilities if c.state != "unknown"}

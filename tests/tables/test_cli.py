@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 from maitred.config import Settings, get_settings
 from maitred.runtime import Runtime
 from maitred.tables.cli import app
+from maitred.venues.cli import app as venues_app
 from tests.tables.conftest import (
     POS_VENUE,
     RMS_VENUE,
@@ -100,3 +101,22 @@ def test_unknown_venue_exits_with_an_error(cli_venue: Settings) -> None:
 
     assert result.exit_code == 1
     assert "nope" in result.output
+
+
+def test_capabilities_show_what_the_refresh_proved_and_reset(cli_venue: Settings) -> None:
+    runner = CliRunner(env={"COLUMNS": "200"})
+    assert runner.invoke(app, ["refresh", "venue-1"]).exit_code == 0
+
+    shown = runner.invoke(venues_app, ["capabilities", "venue-1"])
+    reset = runner.invoke(venues_app, ["capabilities", "venue-1", "--reset"])
+    refused = runner.invoke(venues_app, ["capabilities", "venue-1", "--reset", "--feature", "x"])
+
+    assert shown.exit_code == 0, shown.output
+    table_rows = [line for line in shown.output.splitlines() if "tables.list" in line]
+    assert len(table_rows) == 2
+    assert all("supported" in line for line in table_rows)
+    assert reset.exit_code == 0, reset.output
+    assert "2 capability record(s) reset" in reset.output
+    assert "supported" not in reset.output
+    assert refused.exit_code == 2
+    assert "feature" in refused.output

@@ -6,7 +6,8 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from maitred.errors import PartnerUnavailable
+from maitred.capabilities import service as capabilities
+from maitred.errors import PartnerRejected, PartnerUnavailable
 from maitred.monitoring.models import Trace
 from maitred.runtime import Runtime
 from maitred.tables import service
@@ -225,3 +226,24 @@ async def test_pos_fixture_listing_is_stored_verbatim(
         ("T12", "Table 12", "Terrace"),
         ("T15", "Table 15", None),
     ]
+
+
+async def test_listings_show_in_the_capability_report(
+    runtime: Runtime, venue: str, pos_server: TableServer
+) -> None:
+    await service.refresh(runtime, venue)
+    pos_server.status = 503  # not now: says nothing about the call
+    with pytest.raises(PartnerUnavailable):
+        await service.refresh(runtime, venue)
+    assert _table_listing_states(runtime, venue) == {"rms-1": "supported", "pos-1": "supported"}
+
+    pos_server.status = 405  # no such call
+    with pytest.raises(PartnerRejected):
+        await service.refresh(runtime, venue)
+    assert _table_listing_states(runtime, venue) == {"rms-1": "supported", "pos-1": "missing"}
+
+
+def _table_listing_states(runtime: Runtime, venue: str) -> dict[str, str]:
+    with runtime.db.read_sessions() as session:
+        report = capabilities.report(session, venue)
+    return {c.partner_id: c.state for c in report.capabilities if c.feature == "tables.list"}

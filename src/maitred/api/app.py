@@ -77,11 +77,20 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = False) ->
 
 
 def _mount_routers(app: FastAPI) -> None:
-    from maitred.api import admin, admin_deliveries, admin_monitoring, admin_tables, pos, rms
+    from maitred.api import (
+        admin,
+        admin_capabilities,
+        admin_deliveries,
+        admin_monitoring,
+        admin_tables,
+        pos,
+        rms,
+    )
 
     app.include_router(rms.router)
     app.include_router(pos.router)
     app.include_router(admin.router)
     app.include_router(admin_deliveries.router)
     app.include_router(admin_tables.router)
+    app.include_router(admin_capabilities.router)
     app.include_router(admin_monitoring.router)

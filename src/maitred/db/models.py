@@ -1,5 +1,6 @@
 """Imports every table so `Base.metadata` is complete (migrations, tests)."""
 
+from maitred.capabilities.models import Capability
 from maitred.db.base import Base
 from maitred.deliveries.models import Delivery, DeliveryAttempt, Endpoint
 from maitred.flags.models import Flag
@@ -13,6 +14,7 @@ from maitred.venues.models import Venue, VenueLink
 
 __all__ = [
     "Base",
+    "Capability",
     "Check",
     "Delivery",
     "DeliveryAttempt",

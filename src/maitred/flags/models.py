@@ -15,7 +15,9 @@ class Flag(Base):
     """Something maitred could not settle alone and will not hide: shown until resolved."""
 
     __tablename__ = "flags"
-    __table_args__ = (Index("ix_flags_open", "venue_id", "resolved_at"),)
+    # raise_flag looks up the open flag of one (venue, kind, subject) on every call: without
+    # kind and subject in the index, that lookup scans every open flag of the venue.
+    __table_args__ = (Index("ix_flags_open", "venue_id", "kind", "subject", "resolved_at"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     venue_id: Mapped[str | None] = mapped_column(String(64))

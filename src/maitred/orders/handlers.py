@@ -7,7 +7,9 @@ import json
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
+from maitred.capabilities import service as capabilities
 from maitred.clock import now
+from maitred.connectors.fetch import UNSUPPORTED
 from maitred.connectors.mozrest.pos_wire import CreateOrderResponse
 from maitred.deliveries import outcomes
 from maitred.deliveries.models import DELIVERED, FAILED, Delivery
@@ -33,6 +35,10 @@ def on_create_answer(session: Session, outcome: outcomes.Outcome) -> None:
     if found is None or outcome.state not in (DELIVERED, FAILED):
         return
     order, delivery = found
+    # A 404 to a create is more likely an unknown venue than a missing call: not counted.
+    _note_capability(
+        session, capabilities.ORDERS_CREATE, order, delivery, outcome, unsupported={405, 501}
+    )
     if outcome.state == DELIVERED:
         _opened(session, order, outcome, delivery.correlation_id)
     elif (
@@ -107,22 +113,54 @@ def _retry_without_items(
 def on_update_answer(session: Session, outcome: outcomes.Outcome) -> None:
     """decision 4: 404/405/501 to the update call mean the POS cannot take changes."""
     found = _order_of(session, outcome.delivery_id)
-    if found is None or outcome.state != FAILED:
+    if found is None or outcome.state not in (DELIVERED, FAILED):
         return
-    order, _ = found
-    unsupported = outcome.status_code in (404, 405, 501)
+    order, delivery = found
+    _note_capability(session, capabilities.ORDERS_UPDATE, order, delivery, outcome)
+    if outcome.state == DELIVERED:
+        flags.resolve(
+            session, venue_id=order.venue_id, kind=seating.HELD_CHANGE, subject=f"order:{order.id}"
+        )
+        return
+    if outcome.status_code in UNSUPPORTED:
+        flags.raise_flag(
+            session,
+            venue_id=order.venue_id,
+            kind="pos.update_unsupported",
+            subject=f"venue:{order.venue_id}",
+            message="The POS does not accept order updates (capability missing); reservation "
+            "changes stay visible here but are not forwarded.",
+        )
+        seating.hold_change(session, order)
+        return
     flags.raise_flag(
         session,
         venue_id=order.venue_id,
-        kind="pos.update_unsupported" if unsupported else "order.update_failed",
-        subject=f"venue:{order.venue_id}" if unsupported else f"order:{order.id}",
-        message=(
-            "The POS does not accept order updates (capability missing); reservation changes "
-            "stay visible here but are not forwarded."
-            if unsupported
-            else f"The POS refused an order update: {outcome.status_code}"
-        ),
+        kind="order.update_failed",
+        subject=f"order:{order.id}",
+        message=f"The POS refused an order update: {outcome.status_code}",
     )
+
+
+def _note_capability(
+    session: Session,
+    feature: str,
+    order: PosOrder,
+    delivery: Delivery,
+    outcome: outcomes.Outcome,
+    *,
+    unsupported: frozenset[int] | set[int] = UNSUPPORTED,
+) -> None:
+    """A success shows the call exists; 404/405/501 show it does not (decision 4)."""
+    if outcome.state == DELIVERED or outcome.status_code in unsupported:
+        capabilities.record(
+            session,
+            venue_id=order.venue_id,
+            partner_id=delivery.partner_id,
+            feature=feature,
+            supported=outcome.state == DELIVERED,
+            reason=f"HTTP {outcome.status_code} to {delivery.method} {delivery.url}",
+        )
 
 
 def register() -> None:

@@ -11,61 +11,44 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Any
 
-import aiohttp
 import structlog
-import typer
-from pydantic import TypeAdapter, ValidationError
-from rich.console import Console
-from rich.table import Table
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
-from yarl import URL
 
+from maitred.capabilities import service as capabilities
 from maitred.clock import now
+from maitred.connectors.fetch import UNSUPPORTED
+from maitred.connectors.mozrest import pos_client
 from maitred.connectors.mozrest.pos_wire import PosOrder
-from maitred.errors import (
-    Conflict,
-    MaitredError,
-    NotFound,
-    PartnerError,
-    PartnerRejected,
-    PartnerUnavailable,
-)
+from maitred.errors import Conflict, MaitredError, NotFound
+from maitred.flags import service as flags
 from maitred.monitoring.service import TraceRecord, insert_traces
 from maitred.orders import repository as repo
 from maitred.orders.models import PosOrder as PosOrderRow
 from maitred.orders.rules import CLOSED, VOID
 from maitred.orders.service import PosChange, apply_pos_order
 from maitred.partners.models import Partner
-from maitred.security import redact_body, redact_headers
 from maitred.venues.models import VenueLink
 
 if TYPE_CHECKING:
+    import aiohttp
+
     from maitred.runtime import Runtime
 
 log = structlog.get_logger(__name__)
 
-TIMEOUT_SECONDS = 10.0
-MAX_BODY_BYTES = 20_000_000  # a day of closed orders of a busy venue, with room to spare
 VENUE_CONCURRENCY = 4  # venues reconciled at once by `reconcile_all`
-
-
-class ListedOrder(PosOrder):
-    """One entry of the POS's order listing: the order payload plus `hubId` (maitred's id)."""
-
-    hubId: str | None = None
-
+MAX_LOOKUPS = 50  # open orders looked up one by one in a run (the rest wait for the next)
 
 CENT = Decimal("0.01")
 AMOUNTS = ("totalAmount", "tax", "tip", "discount")
-_ENTRIES = TypeAdapter(list[dict[str, Any]])
 
 
 @dataclass
@@ -77,31 +60,9 @@ class ReconcileReport:
     created: int = 0
     updated: int = 0
     unchanged: int = 0
+    looked_up: int = 0  # open orders absent from both listings, fetched one by one
     errors: list[str] = field(default_factory=list)
     correlation_id: str | None = None
-
-
-@dataclass(frozen=True)
-class PosTarget:
-    """Where and how to ask a venue's POS for its orders."""
-
-    venue_id: str  # ours
-    partner_id: str
-    base_url: str
-    external_venue_id: str
-    token: str | None
-    correlation_id: str  # of this run, on every trace and event
-    trace_limit: int
-
-
-@dataclass(frozen=True)
-class Pull:
-    """One listing call's outcome: the orders it returned, entries it could not read, trace."""
-
-    orders: list[ListedOrder]
-    problems: list[str]
-    trace: TraceRecord
-    error: PartnerError | None = None
 
 
 def new_correlation_id() -> str:
@@ -114,28 +75,44 @@ def _iso(moment: datetime) -> str:
 
 
 async def reconcile_venue(runtime: Runtime, venue_id: str) -> ReconcileReport:
-    """Pull the venue's open and recently closed POS orders and apply them in one writer job."""
+    """Pull the venue's open and recently closed POS orders, look up the open orders maitred
+    holds that neither listing shows, and apply it all in one writer job."""
     correlation_id = new_correlation_id()
-    target = await asyncio.to_thread(_target, runtime, venue_id, correlation_id)
+    pos = await asyncio.to_thread(pos_target, runtime, venue_id, correlation_id)
     until = now()
     since = until - timedelta(hours=runtime.settings.reconcile_window_hours)
     queries = ({"status": "open"}, {"status": "closed", "from": _iso(since), "until": _iso(until)})
     http = await runtime.open_http()
-    pulls = await asyncio.gather(*(_pull(http, target, query) for query in queries))
+    pulls = await asyncio.gather(*(pos_client.pull(http, pos, query) for query in queries))
     traces = [pull.trace for pull in pulls]
     failures = [pull.error.message for pull in pulls if pull.error is not None]
     if failures:
         # Nothing is applied from half a picture; the calls are still on record.
-        await runtime.writer.run(lambda session: insert_traces(session, traces))
+        def record_failure(session: Session) -> None:
+            insert_traces(session, traces)
+            _note_listing(session, pos, pulls)
+
+        await runtime.writer.run(record_failure)
         return ReconcileReport(venue_id, errors=failures, correlation_id=correlation_id)
     # One entry per POS order; the closed listing, pulled second, is the newer state.
-    orders = list({listed.id: listed for pull in pulls for listed in pull.orders}.values())
+    orders = {listed.id: listed for pull in pulls for listed in pull.orders}
     problems = [problem for pull in pulls for problem in pull.problems]
+    lookups = await _look_up_unlisted(runtime, http, pos, orders)
+    traces += [found.trace for found in lookups]
+    problems += [found.error.message for found in lookups if found.error is not None]
+    orders |= {found.order.id: found.order for found in lookups if found.order is not None}
 
     def job(session: Session) -> ReconcileReport:
         insert_traces(session, traces)
-        report = ReconcileReport(venue_id, errors=list(problems), correlation_id=correlation_id)
-        for listed in orders:
+        _note_listing(session, pos, pulls)
+        _note_lookups(session, pos, lookups)
+        report = ReconcileReport(
+            venue_id,
+            looked_up=len(lookups),
+            errors=list(problems),
+            correlation_id=correlation_id,
+        )
+        for listed in orders.values():
             _reconcile_order(session, report, listed)
         return report
 
@@ -144,7 +121,8 @@ async def reconcile_venue(runtime: Runtime, venue_id: str) -> ReconcileReport:
     return report
 
 
-def _target(runtime: Runtime, venue_id: str, correlation_id: str) -> PosTarget:
+def pos_target(runtime: Runtime, venue_id: str, correlation_id: str) -> pos_client.PosTarget:
+    """The venue's POS, or NotFound / Conflict when there is none to call."""
     with runtime.db.read_sessions() as session:
         row = session.execute(
             select(
@@ -160,7 +138,7 @@ def _target(runtime: Runtime, venue_id: str, correlation_id: str) -> PosTarget:
         raise NotFound(f"Venue {venue_id} has no POS partner linked")
     if not row.base_url:
         raise Conflict(f"Partner {row.partner_id} has no base URL to list orders from")
-    return PosTarget(
+    return pos_client.PosTarget(
         venue_id=venue_id,
         partner_id=row.partner_id,
         base_url=row.base_url,
@@ -171,81 +149,88 @@ def _target(runtime: Runtime, venue_id: str, correlation_id: str) -> PosTarget:
     )
 
 
-async def _pull(http: aiohttp.ClientSession, target: PosTarget, query: dict[str, str]) -> Pull:
-    """One listing call (no redirects, bounded); never raises."""
-    path = f"/venue/{target.external_venue_id}/orders"
-    url = URL(target.base_url.rstrip("/") + path).with_query(query)
-    headers = {"Accept": "application/json"}
-    if target.token:
-        headers["Authorization"] = f"Bearer {target.token}"
-    started, at = time.monotonic(), now()
-    status: int | None = None
-    body: bytes | None = None
-    orders: list[ListedOrder] = []
-    problems: list[str] = []
-    try:
-        async with http.get(
-            url,
-            headers=headers,
-            allow_redirects=False,
-            timeout=aiohttp.ClientTimeout(total=TIMEOUT_SECONDS),
-        ) as response:
-            status = response.status
-            body = await _read_capped(response)
-        error = _check(status, body, orders, problems)
-    except (TimeoutError, aiohttp.ClientError) as exc:
-        error = PartnerUnavailable(f"POS orders: {type(exc).__name__}")
-    trace = TraceRecord(
-        at=at,
-        direction="outbound",
-        method="GET",
-        url=str(url),
-        status_code=status,
-        duration_ms=(time.monotonic() - started) * 1000,
-        partner_id=target.partner_id,
-        venue_id=target.venue_id,
-        request_headers=redact_headers(headers),
-        response_body=redact_body(body, target.trace_limit),
-        error=error.message if error is not None else None,
-        correlation_id=target.correlation_id,
-        outcome="" if error is None else "failed",
+async def _look_up_unlisted(
+    runtime: Runtime,
+    http: aiohttp.ClientSession,
+    pos: pos_client.PosTarget,
+    listed: dict[str, pos_client.ListedOrder],
+) -> list[pos_client.Lookup]:
+    """Fetch, one by one, the orders maitred holds open that neither listing showed (closed
+    before the window, or gone); stops at the first answer that says the POS has no such call."""
+    seen = set(listed) | {order.hubId for order in listed.values() if order.hubId}
+
+    def unlisted() -> list[str]:
+        with runtime.db.read_sessions() as session:
+            if capabilities.is_missing(
+                session,
+                venue_id=pos.venue_id,
+                partner_id=pos.partner_id,
+                feature=capabilities.ORDERS_GET,
+            ):
+                return []
+            return [
+                ref
+                for order_id, ref in repo.open_pos_orders(session, pos.venue_id)
+                if ref not in seen and order_id not in seen
+            ][:MAX_LOOKUPS]
+
+    found: list[pos_client.Lookup] = []
+    for ref in await asyncio.to_thread(unlisted):
+        lookup = await pos_client.lookup(http, pos, ref)
+        found.append(lookup)
+        if lookup.status in UNSUPPORTED - {404}:
+            break
+    return found
+
+
+def _note_listing(
+    session: Session, pos: pos_client.PosTarget, pulls: Sequence[pos_client.Pull]
+) -> None:
+    """What the listing calls showed of the POS's API (capability report)."""
+    for pull in pulls:
+        if pull.error is None or pull.unsupported:
+            _note(session, pos, capabilities.ORDERS_LIST, pull.error is None, pull.trace)
+
+
+def _note_lookups(
+    session: Session, pos: pos_client.PosTarget, lookups: Sequence[pos_client.Lookup]
+) -> None:
+    """What the lookups showed: a missing call, or orders the POS no longer knows."""
+    for found in lookups:
+        if found.order is not None:
+            _note(session, pos, capabilities.ORDERS_GET, True, found.trace)
+        elif found.status in (405, 501):
+            _note(session, pos, capabilities.ORDERS_GET, False, found.trace)
+        elif found.status == 404:
+            order = repo.find_order(session, venue_id=pos.venue_id, ref=found.ref)
+            flags.raise_flag(
+                session,
+                venue_id=pos.venue_id,
+                kind="order.missing_in_pos",
+                subject=f"order:{order.id if order else found.ref}",
+                message=f"POS order {found.ref} is open in maitred but the POS does not know "
+                "it (404 to a lookup); it was left as it is.",
+            )
+
+
+def _note(
+    session: Session,
+    pos: pos_client.PosTarget,
+    feature: str,
+    supported: bool,
+    trace: TraceRecord,
+) -> None:
+    capabilities.record(
+        session,
+        venue_id=pos.venue_id,
+        partner_id=pos.partner_id,
+        feature=feature,
+        supported=supported,
+        reason=f"HTTP {trace.status_code} to GET {trace.url}",
     )
-    return Pull(orders, problems, trace, error)
 
 
-async def _read_capped(response: aiohttp.ClientResponse) -> bytes:
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in response.content.iter_chunked(64 * 1024):
-        size += len(chunk)
-        if size > MAX_BODY_BYTES:
-            raise aiohttp.ClientPayloadError("order listing too large")
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-def _check(
-    status: int, body: bytes, orders: list[ListedOrder], problems: list[str]
-) -> PartnerError | None:
-    """Read a listing into `orders`; an entry that is not an order is noted, not fatal."""
-    if status == 429 or status >= 500:
-        return PartnerUnavailable(f"POS orders: HTTP {status}")
-    if not 200 <= status < 300:
-        return PartnerRejected(f"POS orders: HTTP {status}")
-    try:
-        entries = _ENTRIES.validate_json(body)
-    except ValidationError:
-        return PartnerRejected("POS orders: not a list of orders")
-    for index, entry in enumerate(entries):
-        try:
-            orders.append(ListedOrder.model_validate(entry))
-        except ValidationError as exc:
-            label = entry.get("id", f"#{index}")
-            problems.append(f"order {label!s:.64}: {exc.error_count()} invalid field(s)")
-    return None
-
-
-def actions_for(listed: ListedOrder, *, known: bool) -> list[str]:
+def actions_for(listed: pos_client.ListedOrder, *, known: bool) -> list[str]:
     """The POS calls a pulled state stands for: what a webhook would have said."""
     all_void = bool(listed.checks) and all(check.status == VOID for check in listed.checks)
     if not known:
@@ -256,7 +241,7 @@ def actions_for(listed: ListedOrder, *, known: bool) -> list[str]:
     return ["close"] if listed.status == CLOSED else ["update"]
 
 
-def as_stored(listed: ListedOrder) -> PosOrder:
+def as_stored(listed: pos_client.ListedOrder) -> PosOrder:
     """The order payload with amounts at the precision maitred stores them (Numeric(12, 2))."""
     # Unchanged content must compare equal to the stored check: 12.5 on the wire is 12.50 read
     # back from the database, and the content hash is taken of the amounts' text.
@@ -282,7 +267,7 @@ def _snapshot(session: Session, order_id: str) -> tuple[Any, ...]:
     return (order.status, order.party_size, tuple(order.pos_tables), checks)
 
 
-def _known(session: Session, venue_id: str, listed: ListedOrder) -> PosOrderRow | None:
+def _known(session: Session, venue_id: str, listed: pos_client.ListedOrder) -> PosOrderRow | None:
     for ref in (listed.hubId, listed.id):
         if ref:
             found = repo.find_order(session, venue_id=venue_id, ref=ref)
@@ -291,7 +276,9 @@ def _known(session: Session, venue_id: str, listed: ListedOrder) -> PosOrderRow 
     return None
 
 
-def _reconcile_order(session: Session, report: ReconcileReport, listed: ListedOrder) -> None:
+def _reconcile_order(
+    session: Session, report: ReconcileReport, listed: pos_client.ListedOrder
+) -> None:
     """Apply one pulled order in a savepoint; count what it did."""
     report.seen += 1
     payload = as_stored(listed)
@@ -354,45 +341,3 @@ async def reconcile_all(runtime: Runtime) -> list[ReconcileReport]:
                 return ReconcileReport(venue_id, errors=[f"{type(exc).__name__}: {exc}"[:300]])
 
     return list(await asyncio.gather(*(one(venue_id) for venue_id in venue_ids)))
-
-
-def reconcile_command(
-    venue: Annotated[
-        str | None,
-        typer.Argument(help="maitred's venue id; every POS-linked venue when omitted."),
-    ] = None,
-) -> None:
-    """Pull the POS's open and recently closed orders and apply what maitred missed."""
-    from maitred.config import get_settings
-    from maitred.runtime import Runtime
-
-    console = Console()
-
-    async def main() -> list[ReconcileReport]:
-        runtime = Runtime.build(get_settings())
-        try:
-            if venue is not None:
-                return [await reconcile_venue(runtime, venue)]
-            return await reconcile_all(runtime)
-        finally:
-            await runtime.close()
-
-    try:
-        reports = asyncio.run(main())
-    except MaitredError as exc:
-        console.print(f"[red]{exc.message}[/red]")
-        raise typer.Exit(1) from exc
-    console.print(_report_table(reports))
-    for report in reports:
-        for error in report.errors:
-            console.print(f"[red]{report.venue_id}: {error}[/red]")
-    if any(report.errors for report in reports):
-        raise typer.Exit(1)
-
-
-def _report_table(reports: list[ReconcileReport]) -> Table:
-    table = Table("venue", "seen", "created", "updated", "unchanged", "errors", "correlation id")
-    for r in reports:
-        counts = (r.seen, r.created, r.updated, r.unchanged, len(r.errors))
-        table.add_row(r.venue_id, *(str(n) for n in counts), r.correlation_id or "")
-    return table

@@ -8,6 +8,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from maitred.orders.models import Check, PosOrder
+from maitred.orders.rules import OPEN
 from maitred.partners.models import Partner
 from maitred.reservations.models import Reservation
 from maitred.venues.models import Venue, VenueLink
@@ -56,6 +57,20 @@ def find_order(session: Session, *, venue_id: str, ref: str) -> PosOrder | None:
             PosOrder.venue_id == venue_id, or_(PosOrder.id == ref, PosOrder.pos_order_id == ref)
         )
     )
+
+
+def open_pos_orders(session: Session, venue_id: str) -> list[tuple[str, str]]:
+    """(maitred id, POS id) of the venue's open orders the POS has an id for, oldest first."""
+    rows = session.execute(
+        select(PosOrder.id, PosOrder.pos_order_id)
+        .where(
+            PosOrder.venue_id == venue_id,
+            PosOrder.status == OPEN,
+            PosOrder.pos_order_id.is_not(None),
+        )
+        .order_by(PosOrder.updated_at)
+    )
+    return [(order_id, str(pos_id)) for order_id, pos_id in rows]
 
 
 def checks_of(session: Session, order_id: str) -> list[Check]:

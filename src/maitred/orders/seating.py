@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from maitred.capabilities import service as capabilities
 from maitred.clock import now
 from maitred.connectors.mozrest.pos_wire import CreateOrderRequest, PreOrderItem
 from maitred.deliveries import service as deliveries
@@ -32,6 +33,7 @@ from maitred.tables import service as tables
 CANCELLED_STATUSES = frozenset({"cancelled", "canceled", "no-show", "no_show", "noshow"})
 CREATE_KIND = "pos.create_order"
 UPDATE_KIND = "pos.update_order"
+HELD_CHANGE = "order.change_held"  # a reservation change the POS could not take
 
 
 @dataclass(frozen=True)
@@ -301,8 +303,21 @@ def _follow_changes(
 def request_update(
     session: Session, order: PosOrder, reservation: Reservation, correlation_id: str | None
 ) -> int | None:
-    """decision 4: `PUT /venue/{venueId}/orders/{orderId}` with the create-order body."""
+    """decision 4: `PUT /venue/{venueId}/orders/{orderId}` with the create-order body.
+
+    A POS known not to take updates is not called: the change is held and flagged, and goes
+    out when an operator resets the capability (`forward_held_changes`).
+    """
     order.needs_update = False
+    pos = repo.side(session, venue_id=order.venue_id, role="pos")
+    if pos is not None and capabilities.is_missing(
+        session,
+        venue_id=order.venue_id,
+        partner_id=pos.partner_id,
+        feature=capabilities.ORDERS_UPDATE,
+    ):
+        hold_change(session, order)
+        return None
     body = create_body(session, order, reservation)
     order.sent_hash = _body_hash(body)
     return _pos_call(
@@ -314,6 +329,52 @@ def request_update(
         body=body.model_dump_json(exclude_none=True),
         correlation_id=correlation_id,
     )
+
+
+def hold_change(session: Session, order: PosOrder) -> None:
+    """Flag the order: the booking changed but the POS cannot be told (decision 4)."""
+    # Forget what was sent, so the next look at the booking sees a change to forward.
+    order.sent_hash = None
+    flags.raise_flag(
+        session,
+        venue_id=order.venue_id,
+        kind=HELD_CHANGE,
+        subject=f"order:{order.id}",
+        message=f"A reservation change to POS order {order.pos_order_id or order.id} was not "
+        "forwarded: the POS does not accept order updates. It goes out when the "
+        "orders.update capability is reset.",
+        data={"tables": list(order.pos_tables), "partySize": order.party_size},
+    )
+
+
+def forward_held_changes(
+    session: Session, *, venue_id: str, correlation_id: str | None = None
+) -> int:
+    """Send the held changes of the venue's open orders again; how many were requested."""
+    sent = 0
+    for flag in flags.open_flags(session, venue_id=venue_id):
+        if flag.kind != HELD_CHANGE:
+            continue
+        flags.resolve(session, venue_id=venue_id, kind=HELD_CHANGE, subject=flag.subject)
+        order = session.get(PosOrder, flag.subject.removeprefix("order:"))
+        if order is None or order.status in FINAL or order.reservation_id is None:
+            continue
+        reservation = session.get(Reservation, order.reservation_id)
+        if reservation is None or order.pos_order_id is None:
+            continue
+        if request_update(session, order, reservation, correlation_id) is not None:
+            sent += 1
+    return sent
+
+
+def reset_capability(session: Session, *, venue_id: str, feature: str | None) -> tuple[int, int]:
+    """Forget what the venue's partners showed of `feature` (or of every feature) so the next
+    call tries again; held order changes go out at once. (features reset, updates requested)"""
+    reset = capabilities.reset(session, venue_id=venue_id, feature=feature)
+    forwarded = 0
+    if feature in (None, capabilities.ORDERS_UPDATE):
+        forwarded = forward_held_changes(session, venue_id=venue_id)
+    return reset, forwarded
 
 
 def check_for_new_order(session: Session, order: PosOrder, check_number: str) -> Check:

@@ -7,16 +7,14 @@ spec: contracts §1.6.1 (POS: `[{id, name}]`, `area` when it has one) and §1.8.
 from __future__ import annotations
 
 import asyncio
-import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import aiohttp
 from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError, field_validator
 
-from maitred.clock import now
-from maitred.errors import PartnerError, PartnerRejected, PartnerUnavailable
+from maitred.connectors import fetch
+from maitred.errors import PartnerError, PartnerRejected
 from maitred.monitoring.service import TraceRecord
-from maitred.security import redact_body, redact_headers
 from maitred.tables.rules import TableRef
 
 TIMEOUT_SECONDS = 5.0
@@ -67,6 +65,7 @@ class Listing:
     tables: list[TableRef] | None
     trace: TraceRecord
     error: PartnerError | None = None
+    unsupported: bool = False  # the partner answered 404/405/501: it has no table listing
 
 
 def listing_url(target: ListingTarget) -> str:
@@ -78,64 +77,30 @@ async def fetch_tables(
     http: aiohttp.ClientSession, target: ListingTarget, *, trace_limit: int
 ) -> Listing:
     """Ask one partner for the venue's tables (5 s, no redirects); never raises."""
-    url = listing_url(target)
-    headers = {"Accept": "application/json"}
-    if target.token:
-        headers["Authorization"] = f"Bearer {target.token}"
-    started, at = time.monotonic(), now()
-    status: int | None = None
-    body: bytes | None = None
-    try:
-        async with http.get(
-            url,
-            headers=headers,
-            allow_redirects=False,
-            timeout=aiohttp.ClientTimeout(total=TIMEOUT_SECONDS),
-        ) as response:
-            status = response.status
-            body = await _read_capped(response)
-        tables, error = _parse(status, body, target.role)
-    except (TimeoutError, aiohttp.ClientError) as exc:
-        tables, error = None, PartnerUnavailable(f"{target.role} tables: {type(exc).__name__}")
-    trace = TraceRecord(
-        at=at,
-        direction="outbound",
-        method="GET",
-        url=url,
-        status_code=status,
-        duration_ms=(time.monotonic() - started) * 1000,
+    call = fetch.Call(
         partner_id=target.partner_id,
         venue_id=target.venue_id,
-        request_headers=redact_headers(headers),
-        response_body=redact_body(body, trace_limit),
-        error=error.message if error is not None else None,
-        outcome="" if error is None else "failed",
+        token=target.token,
+        label=f"{target.role} tables",
+        timeout=TIMEOUT_SECONDS,
+        max_bytes=MAX_BODY_BYTES,
+        trace_limit=trace_limit,
     )
-    return Listing(tables, trace, error)
+    fetched = await fetch.get(http, listing_url(target), call)
+    if fetched.error is not None or fetched.body is None:
+        return Listing(None, fetched.trace, fetched.error, unsupported=fetched.unsupported)
+    tables = _parse(fetched.body)
+    if tables is None:
+        error = PartnerRejected(f"{target.role} tables: not a list of {{id, name}}")
+        return Listing(None, replace(fetched.trace, error=error.message, outcome="failed"), error)
+    return Listing(tables, fetched.trace)
 
 
-async def _read_capped(response: aiohttp.ClientResponse) -> bytes:
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in response.content.iter_chunked(64 * 1024):
-        size += len(chunk)
-        if size > MAX_BODY_BYTES:
-            raise aiohttp.ClientPayloadError("table listing too large")
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-def _parse(
-    status: int, body: bytes, role: str
-) -> tuple[list[TableRef] | None, PartnerError | None]:
-    if status == 429 or status >= 500:
-        return None, PartnerUnavailable(f"{role} tables: HTTP {status}")
-    if not 200 <= status < 300:
-        return None, PartnerRejected(f"{role} tables: HTTP {status}")
+def _parse(body: bytes) -> list[TableRef] | None:
     try:
         entries = _LISTING.validate_json(body)
     except ValidationError:
-        return None, PartnerRejected(f"{role} tables: not a list of {{id, name}}")
+        return None
     tables: dict[str, TableRef] = {}
     for entry in entries:
         table_id = _clean(entry.id)
@@ -145,7 +110,7 @@ def _parse(
         area = _clean(entry.area or "")[:MAX_TEXT] or None
         # A listing repeating an id keeps its first entry.
         tables.setdefault(table_id, TableRef(table_id, _clean(entry.name)[:MAX_TEXT], area))
-    return list(tables.values()), None
+    return list(tables.values())
 
 
 def _clean(text: str) -> str:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
+from maitred.capabilities import service as capabilities
 from maitred.clock import now
 from maitred.errors import Conflict, NotFound
 from maitred.monitoring.service import insert_traces
@@ -52,15 +53,29 @@ async def refresh(runtime: Runtime, venue_id: str) -> RefreshReport:
     http = await runtime.open_http()
     listings = await client.fetch_all(http, targets, trace_limit=runtime.settings.trace_body_limit)
     traces = [listing.trace for listing in listings]
+
+    def record(session: Session) -> None:
+        insert_traces(session, traces)
+        for target, listing in zip(targets, listings, strict=True):
+            if listing.error is None or listing.unsupported:
+                capabilities.record(
+                    session,
+                    venue_id=venue_id,
+                    partner_id=target.partner_id,
+                    feature=capabilities.TABLES_LIST,
+                    supported=listing.error is None,
+                    reason=f"HTTP {listing.trace.status_code} to GET {listing.trace.url}",
+                )
+
     for listing in listings:
         if listing.error is not None:
             # Never mark tables gone on a failed fetch: keep what we had, record the calls.
-            await runtime.writer.run(lambda session: insert_traces(session, traces))
+            await runtime.writer.run(record)
             raise listing.error
     rms, pos = (listing.tables or [] for listing in listings)
 
     def job(session: Session) -> RefreshReport:
-        insert_traces(session, traces)
+        record(session)
         return sync.apply_refresh(session, venue_id=venue_id, rms=rms, pos=pos, at=now())
 
     return await runtime.writer.run(job)

@@ -95,3 +95,35 @@ def _merged(runtime: Runtime, venue_id: str, given: dict[str, Any]) -> dict[str,
 
 def _roles(venue: VenueRead) -> list[LinkSpec | None]:
     return [getattr(venue, role) for role in ROLES]
+
+
+@app.command("capabilities")
+def capabilities_command(
+    venue_id: str,
+    reset: Annotated[
+        bool, typer.Option("--reset", help="Forget the evidence so maitred calls again.")
+    ] = False,
+    feature: Annotated[
+        str | None, typer.Option(help="With --reset: only this feature, e.g. orders.update.")
+    ] = None,
+) -> None:
+    """What each partner's API at the venue was shown to support (decisions 4 and 15)."""
+    from maitred.capabilities import service as capabilities
+    from maitred.orders import seating
+
+    if reset:
+        done = with_runtime(
+            lambda rt: rt.writer.run_sync(
+                lambda s: seating.reset_capability(s, venue_id=venue_id, feature=feature)
+            )
+        )
+        typer.echo(f"{done[0]} capability record(s) reset, {done[1]} held change(s) sent")
+    report = with_runtime(lambda rt: read(rt, lambda s: capabilities.report(s, venue_id)))
+    table = Table(title=f"Capabilities of {venue_id}")
+    for column in ("partner", "role", "feature", "call", "state", "evidence"):
+        table.add_column(column)
+    colours = {"supported": "green", "missing": "red", "unknown": "dim"}
+    for item in report.capabilities:
+        state = f"[{colours[item.state]}]{item.state}[/]"
+        table.add_row(item.partner_id, item.role, item.feature, item.call, state, item.reason or "")
+    console.print(table)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23 12:17:03.946077
+Create Date: 2026-11-28 01:44:12.602075
 """
 
 from collections.abc import Sequence
@@ -38,7 +38,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_flags")),
     )
     with op.batch_alter_table("flags", schema=None) as batch_op:
-        batch_op.create_index("ix_flags_open", ["venue_id", "resolved_at"], unique=False)
+        batch_op.create_index(
+            "ix_flags_open", ["venue_id", "kind", "subject", "resolved_at"], unique=False
+        )
 
     op.create_table(
         "inbound_events",
@@ -145,6 +147,40 @@ def upgrade() -> None:
         sa.Column("created_at", maitred.db.base.Timestamp(timezone=True), nullable=False),
         sa.Column("updated_at", maitred.db.base.Timestamp(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_venues")),
+    )
+    op.create_table(
+        "capabilities",
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column("venue_id", sa.String(length=64), nullable=False),
+        sa.Column("partner_id", sa.String(length=64), nullable=False),
+        sa.Column("feature", sa.String(length=64), nullable=False),
+        sa.Column("state", sa.String(length=16), nullable=False),
+        sa.Column("reason", sa.Text(), nullable=False),
+        sa.Column("detected_at", maitred.db.base.Timestamp(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["partner_id"],
+            ["partners.id"],
+            name=op.f("fk_capabilities_partner_id_partners"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["venue_id"],
+            ["venues.id"],
+            name=op.f("fk_capabilities_venue_id_venues"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_capabilities")),
+        sa.UniqueConstraint(
+            "venue_id",
+            "partner_id",
+            "feature",
+            name=op.f("uq_capabilities_venue_id_partner_id_feature"),
+        ),
     )
     op.create_table(
         "endpoints",
@@ -525,6 +561,7 @@ def downgrade() -> None:
 
     op.drop_table("pos_orders")
     op.drop_table("endpoints")
+    op.drop_table("capabilities")
     op.drop_table("venues")
     with op.batch_alter_table("traces", schema=None) as batch_op:
         batch_op.drop_index("ix_traces_partner_at")

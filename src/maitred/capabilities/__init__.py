@@ -1,0 +1,1 @@
+"""What each partner's API can do at each venue: the capability report (spec decision 15)."""
