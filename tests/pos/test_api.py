@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 from typing import Any
 
 import pytest
@@ -140,3 +141,50 @@ def test_a_walk_in_becomes_a_create_event_for_the_rms_without_booking(hub: Hub) 
     assert '"type":"create"' in delivery["body"]
     assert '"bookingId":null' in delivery["body"]
     assert '"venueId":"60e890aca5f07b6ee5b950b1"' in delivery["body"]  # the RMS's own venue id
+
+
+def _with_rms_webhook(hub: Hub) -> None:
+    with hub.engine.begin() as connection:
+        connection.execute(
+            text("UPDATE partners SET webhook_url = 'http://127.0.0.1:9/hook' WHERE id = 'rms-a'")
+        )
+
+
+def _event_bodies(hub: Hub) -> list[dict[str, Any]]:
+    rows = sorted(hub.rows("deliveries"), key=lambda row: row["id"])
+    return [json.loads(row["body"]) for row in rows if row["kind"] == "rms.pos_order"]
+
+
+def test_a_check_the_booking_claimed_before_the_pos_reported_it_carries_the_booking(
+    hub: Hub,
+) -> None:
+    _with_rms_webhook(hub)
+    booking = fixture("rms_reservation_with_checks.json")  # checks ["ca5f07b6e", "5f07b6233"]
+    claimed = hub.client.post("/rms", json=booking, headers=bearer(RMS_KEY))
+    assert claimed.status_code == 200, claimed.text
+
+    order = copy.deepcopy(fixture("pos_order_open.json"))
+    order["checks"].append({**order["checks"][0], "checkNumber": "ca5f07b6e"})
+    assert _open(hub, order).status_code == 200
+
+    by_check = {body["checkNumber"]: body for body in _event_bodies(hub)}
+    assert by_check["ca5f07b6e"]["bookingId"] == booking["bookingId"]
+    assert by_check["98766"]["bookingId"] is None  # not claimed: still a walk-in's check
+
+
+def test_a_check_claimed_after_the_pos_reported_it_is_updated_with_the_booking(
+    hub: Hub,
+) -> None:
+    _with_rms_webhook(hub)
+    order = copy.deepcopy(fixture("pos_order_open.json"))
+    order["checks"][0]["checkNumber"] = "5f07b6233"
+    assert _open(hub, order).status_code == 200
+
+    booking = fixture("rms_reservation_with_checks.json")
+    assert hub.client.post("/rms", json=booking, headers=bearer(RMS_KEY)).status_code == 200
+
+    bodies = [b for b in _event_bodies(hub) if b["checkNumber"] == "5f07b6233"]
+    assert [(b["type"], b["bookingId"]) for b in bodies] == [
+        ("create", None),
+        ("update", booking["bookingId"]),
+    ]

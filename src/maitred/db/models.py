@@ -6,7 +6,7 @@ from maitred.deliveries.models import Delivery, DeliveryAttempt, Endpoint
 from maitred.flags.models import Flag
 from maitred.inbox.models import InboundEvent
 from maitred.monitoring.models import Trace
-from maitred.orders.models import Check, PosOrder
+from maitred.orders.models import Check, CheckClaim, PosOrder
 from maitred.partners.models import Partner
 from maitred.reservations.models import Reservation
 from maitred.tables.models import PosTableRecord, RmsTableRecord, TableMapping
@@ -16,6 +16,7 @@ __all__ = [
     "Base",
     "Capability",
     "Check",
+    "CheckClaim",
     "Delivery",
     "DeliveryAttempt",
     "Endpoint",

@@ -78,3 +78,19 @@ class Check(Base):
     closed_at: Mapped[datetime | None] = mapped_column(Timestamp)
     voided_at: Mapped[datetime | None] = mapped_column(Timestamp)
     updated_at: Mapped[datetime] = mapped_column(Timestamp)
+
+
+class CheckClaim(Base):
+    """A check number an RMS listed in a booking's `checks[]` (decision 7). Kept apart from the
+    check itself because the RMS may name a check before the POS has told maitred of it."""
+
+    __tablename__ = "check_claims"
+    __table_args__ = (UniqueConstraint("venue_id", "check_number"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    venue_id: Mapped[str] = mapped_column(ForeignKey("venues.id", ondelete="CASCADE"))
+    check_number: Mapped[str] = mapped_column(String(200))
+    reservation_id: Mapped[int] = mapped_column(
+        ForeignKey("reservations.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(Timestamp)

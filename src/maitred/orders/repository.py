@@ -5,9 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from maitred.orders.models import Check, PosOrder
+from maitred.clock import now
+from maitred.orders.models import Check, CheckClaim, PosOrder
 from maitred.orders.rules import OPEN
 from maitred.partners.models import Partner
 from maitred.reservations.models import Reservation
@@ -82,6 +84,38 @@ def check_by_number(session: Session, *, venue_id: str, number: str) -> Check | 
     """A check of the venue by its POS number."""
     return session.scalar(
         select(Check).where(Check.venue_id == venue_id, Check.check_number == number)
+    )
+
+
+def claim_check(session: Session, *, venue_id: str, number: str, reservation_id: int) -> None:
+    """Record that a booking claims a check number; the latest claimer wins."""
+    claim = session.scalar(
+        select(CheckClaim).where(CheckClaim.venue_id == venue_id, CheckClaim.check_number == number)
+    )
+    if claim is not None:
+        claim.reservation_id = reservation_id
+        return
+    try:
+        with session.begin_nested():
+            session.add(
+                CheckClaim(
+                    venue_id=venue_id,
+                    check_number=number,
+                    reservation_id=reservation_id,
+                    created_at=now(),
+                )
+            )
+    except IntegrityError:
+        # Another process recorded the claim at the same moment: claim it again, as the latest.
+        claim_check(session, venue_id=venue_id, number=number, reservation_id=reservation_id)
+
+
+def claimant_of(session: Session, *, venue_id: str, number: str) -> int | None:
+    """The reservation that claimed a check number, if one did."""
+    return session.scalar(
+        select(CheckClaim.reservation_id).where(
+            CheckClaim.venue_id == venue_id, CheckClaim.check_number == number
+        )
     )
 
 

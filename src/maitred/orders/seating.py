@@ -156,8 +156,15 @@ def _link_open_order(
 def _link_claimed_checks(
     session: Session, reservation: Reservation, correlation_id: str | None
 ) -> None:
-    """Checks the RMS lists in `checks[]` belong to this booking (multi-check)."""
+    """Checks the RMS lists in `checks[]` belong to this booking (multi-check); a check the POS
+    has not reported yet is linked when it arrives (`orders.service`)."""
     for number in reservation.payload.get("checks") or []:
+        repo.claim_check(
+            session,
+            venue_id=reservation.venue_id,
+            number=str(number),
+            reservation_id=reservation.id,
+        )
         check = repo.check_by_number(session, venue_id=reservation.venue_id, number=str(number))
         if check is None or check.reservation_id == reservation.id:
             continue

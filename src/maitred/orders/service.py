@@ -176,6 +176,10 @@ def _store(
             order_id=order.id,
             venue_id=order.venue_id,
             check_number=state.check_number,
+            # decision 7: a booking may have claimed this number before the POS reported it.
+            reservation_id=repo.claimant_of(
+                session, venue_id=order.venue_id, number=state.check_number
+            ),
             announced=False,
             opened_at=at,
         )

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-28 01:44:12.602075
+Create Date: 2026-11-28 01:46:35.917895
 """
 
 from collections.abc import Sequence
@@ -182,6 +182,42 @@ def upgrade() -> None:
             name=op.f("uq_capabilities_venue_id_partner_id_feature"),
         ),
     )
+    op.create_table(
+        "check_claims",
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column("venue_id", sa.String(length=64), nullable=False),
+        sa.Column("check_number", sa.String(length=200), nullable=False),
+        sa.Column(
+            "reservation_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column("created_at", maitred.db.base.Timestamp(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["reservation_id"],
+            ["reservations.id"],
+            name=op.f("fk_check_claims_reservation_id_reservations"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["venue_id"],
+            ["venues.id"],
+            name=op.f("fk_check_claims_venue_id_venues"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_check_claims")),
+        sa.UniqueConstraint(
+            "venue_id", "check_number", name=op.f("uq_check_claims_venue_id_check_number")
+        ),
+    )
+    with op.batch_alter_table("check_claims", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_check_claims_reservation_id"), ["reservation_id"], unique=False
+        )
+
     op.create_table(
         "endpoints",
         sa.Column(
@@ -561,6 +597,10 @@ def downgrade() -> None:
 
     op.drop_table("pos_orders")
     op.drop_table("endpoints")
+    with op.batch_alter_table("check_claims", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_check_claims_reservation_id"))
+
+    op.drop_table("check_claims")
     op.drop_table("capabilities")
     op.drop_table("venues")
     with op.batch_alter_table("traces", schema=None) as batch_op:
