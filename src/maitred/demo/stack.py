@@ -67,6 +67,8 @@ class Stack:
 
     workdir: Path
     database_url: str
+    rms_venue: str = RMS_VENUE  # the RMS's id of the venue
+    rms_floor: str = "default"  # the RMS simulator's floor plan
     hub: str = ""
     pos: str = ""
     rms: str = ""
@@ -194,7 +196,9 @@ class Stack:
                 "--token",
                 self.keys["rms_token"],
                 "--venue",
-                RMS_VENUE,
+                self.rms_venue,
+                "--floor",
+                self.rms_floor,
                 "--signing-secret",
                 self.keys["rms_secret"],
             ],
@@ -259,7 +263,7 @@ token = "{k["pos_token"]}"
 [[venues]]
 id = "{VENUE}"
 timezone = "Europe/Madrid"
-rms = {{ partner = "rms", venue_id = "{RMS_VENUE}" }}
+rms = {{ partner = "rms", venue_id = "{self.rms_venue}" }}
 pos = {{ partner = "pos", venue_id = "{POS_VENUE}" }}
 """
         )

@@ -38,7 +38,20 @@ def default_floor() -> list[RmsTable]:
     return [RmsTable(id=str(uuid.uuid5(TABLE_NAMESPACE, name)), name=name) for name in names]
 
 
-FLOORS = {"default": default_floor}
+# The table ids of the contract's examples (seed 000's table listing, `rms_tables.json`).
+CONTRACT_TABLE_IDS = {
+    "001": "28c3ce8b-8c10-4a64-8099-f0dffcc549a8",
+    "002": "00f8c6da-3967-4e56-98b9-5ee063b05292",
+}
+
+
+def contract_floor() -> list[RmsTable]:
+    """The default floor with 001 and 002 under the contract examples' ids, so the contract's
+    payloads can be sent verbatim."""
+    return [RmsTable(id=CONTRACT_TABLE_IDS.get(t.name, t.id), name=t.name) for t in default_floor()]
+
+
+FLOORS = {"default": default_floor, "contract": contract_floor}
 
 
 @dataclass
