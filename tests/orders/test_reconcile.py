@@ -476,3 +476,23 @@ def capability_states(runtime: Runtime) -> dict[str, str]:
     with runtime.db.read_sessions() as session:
         report = capabilities.report(session, VENUE)
     return {c.feature: c.state for c in report.capabilities if c.state != "unknown"}
+
+
+async def test_cli_lists_and_shows_the_orders_it_keeps(
+    runtime: Runtime, venue: str, pos: RunningPos, cli_env: None
+) -> None:
+    order = walk_in(pos.sim, "T7", ("STEAK", 2))
+    await reconcile.reconcile_venue(runtime, venue)
+    runner = CliRunner(env={"COLUMNS": "200"})
+
+    listed = await asyncio.to_thread(runner.invoke, orders_cli.app, ["list", venue])
+    shown = await asyncio.to_thread(runner.invoke, orders_cli.app, ["show", venue, order.id])
+    missing = await asyncio.to_thread(runner.invoke, orders_cli.app, ["show", venue, "nope"])
+
+    assert listed.exit_code == 0, listed.output
+    assert order.id in listed.output
+    assert "T7" in listed.output
+    assert shown.exit_code == 0, shown.output
+    assert f"pos_order_id: {order.id}" in shown.output
+    assert missing.exit_code == 1
+    assert "nope" in missing.output

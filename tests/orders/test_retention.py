@@ -27,6 +27,7 @@ def add_order(
     status: str,
     opened_days_ago: float,
     settled_days_ago: float | None = None,
+    venue: str = VENUE,
 ) -> str:
     """An order with one check, opened (and closed or voided) that many days ago."""
     at = now()
@@ -34,7 +35,7 @@ def add_order(
     settled = None if settled_days_ago is None else at - timedelta(days=settled_days_ago)
     order = PosOrder(
         id=str(uuid.uuid4()),
-        venue_id=VENUE,
+        venue_id=venue,
         pos_order_id=str(next(_numbers)),
         source="pos",
         status=status,
@@ -51,7 +52,7 @@ def add_order(
     session.add(
         Check(
             order_id=order.id,
-            venue_id=VENUE,
+            venue_id=venue,
             check_number=str(next(_numbers)),
             status="open" if status == "open" else status,
             items=[],

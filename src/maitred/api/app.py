@@ -82,6 +82,7 @@ def _mount_routers(app: FastAPI) -> None:
         admin_capabilities,
         admin_deliveries,
         admin_monitoring,
+        admin_orders,
         admin_tables,
         pos,
         rms,
@@ -93,4 +94,5 @@ def _mount_routers(app: FastAPI) -> None:
     app.include_router(admin_deliveries.router)
     app.include_router(admin_tables.router)
     app.include_router(admin_capabilities.router)
+    app.include_router(admin_orders.router)
     app.include_router(admin_monitoring.router)

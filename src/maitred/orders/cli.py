@@ -1,8 +1,9 @@
-"""`maitred orders …`: reconcile with the POS on demand."""
+"""`maitred orders …`: a venue's orders and checks, and reconciling with the POS on demand."""
 
 from __future__ import annotations
 
 import asyncio
+from decimal import Decimal
 from typing import Annotated
 
 import typer
@@ -10,9 +11,53 @@ from rich.console import Console
 from rich.table import Table
 
 from maitred.errors import MaitredError
+from maitred.orders import queries
 from maitred.orders.reconcile import ReconcileReport, reconcile_all, reconcile_venue
+from maitred.orders.schemas import OrderRead
+from maitred.partners.cli import print_record, read, with_runtime
 
 app = typer.Typer(help="POS orders.", no_args_is_help=True)
+
+
+@app.command("list")
+def list_command(
+    venue: Annotated[str, typer.Argument(help="maitred's venue id.")],
+    status: Annotated[
+        str | None, typer.Option(help="requested, open, closed, void or failed.")
+    ] = None,
+    limit: Annotated[int, typer.Option(min=1, max=1000)] = 50,
+) -> None:
+    """The venue's orders, most recently changed first."""
+    page = with_runtime(
+        lambda rt: read(rt, lambda s: queries.list_orders(s, venue, status=status, limit=limit))
+    )
+    table = Table("order", "POS id", "source", "booking", "status", "tables", "checks", "total")
+    for order in page.items:
+        total = sum((c.total_amount for c in order.checks if c.status != "void"), start=Decimal(0))
+        checks = ", ".join(f"{c.check_number} {c.status}" for c in order.checks)
+        table.add_row(
+            order.id,
+            order.pos_order_id or "",
+            order.source,
+            order.booking_id or "",
+            order.status,
+            " ".join(order.pos_tables),
+            checks,
+            f"{total:.2f}",
+        )
+    Console().print(table)
+
+
+@app.command("show")
+def show(
+    venue: Annotated[str, typer.Argument(help="maitred's venue id.")],
+    order: Annotated[str, typer.Argument(help="maitred's order id or the POS's.")],
+) -> None:
+    """One order with its checks."""
+    found: OrderRead = with_runtime(
+        lambda rt: read(rt, lambda s: queries.get_order(s, venue, order))
+    )
+    print_record(found)
 
 
 @app.command("reconcile")

@@ -1,0 +1,53 @@
+"""Our API's order shapes: what an operator reads of the orders maitred keeps."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from pydantic import BaseModel
+
+
+class CheckRead(BaseModel):
+    """One check as the POS last described it, and whether the RMS has heard of it."""
+
+    check_number: str
+    status: str
+    total_amount: Decimal
+    tax: Decimal
+    tip: Decimal
+    discount: Decimal
+    payment_method: str | None
+    items: list[dict[str, Any]]
+    booking_id: str | None  # the booking the check belongs to, if any
+    announced: bool
+    opened_at: datetime | None
+    closed_at: datetime | None
+    voided_at: datetime | None
+    updated_at: datetime
+
+
+class OrderRead(BaseModel):
+    """A POS order under maitred's id, with the POS's id and the booking it belongs to."""
+
+    id: str
+    pos_order_id: str | None
+    source: str  # "booking" (maitred opened it) | "pos" (walk-in)
+    booking_id: str | None
+    status: str  # requested | open | closed | void | failed
+    pos_tables: list[str]
+    party_size: int | None
+    opened_at: datetime | None
+    closed_at: datetime | None
+    voided_at: datetime | None
+    note: str | None
+    updated_at: datetime
+    checks: list[CheckRead]
+
+
+class OrderPage(BaseModel):
+    """Orders of a venue, most recently changed first."""
+
+    venue_id: str
+    items: list[OrderRead]
