@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, exists, or_, select, update
+from sqlalchemy import exists, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from maitred.clock import now
@@ -54,9 +54,20 @@ class ClaimedDelivery:
     secret_encrypted: str | None
 
 
-def _candidates(
-    session: Session, at: datetime, limit: int
-) -> list[tuple[Delivery, datetime | None, str | None, str | None]]:
+@dataclass(frozen=True)
+class _Candidate:
+    """A due delivery as the first, light query sees it (no body, no credentials)."""
+
+    id: int
+    endpoint_id: int
+    circuit_open_until: datetime | None
+
+
+def _candidates(session: Session, at: datetime, limit: int) -> list[_Candidate]:
+    """Due deliveries that head their ordering key: expired leases first, then pending ones by
+    due time. Two queries, not one with an OR: the OR kept SQLite from walking the
+    (state, next_attempt_at) index in order, so every claim sorted the whole due queue (132 ms
+    per claim with 40,000 pending, against 2 ms)."""
     older = aliased(Delivery)
     head_of_key = or_(
         Delivery.ordering_key.is_(None),
@@ -67,30 +78,35 @@ def _candidates(
             older.id < Delivery.id,
         ),
     )
-    due = or_(
-        and_(Delivery.state == PENDING, Delivery.next_attempt_at <= at),
-        and_(Delivery.state == INFLIGHT, Delivery.lease_expires_at <= at),
-    )
-    query = (
-        select(
-            Delivery,
-            Endpoint.circuit_open_until,
-            Partner.token_encrypted,
-            Partner.signing_secret_encrypted,
-        )
+    base = (
+        select(Delivery.id, Delivery.endpoint_id, Endpoint.circuit_open_until)
         .join(Endpoint, Endpoint.id == Delivery.endpoint_id)
-        .outerjoin(Partner, Partner.id == Delivery.partner_id)
         .where(
-            due,
             Endpoint.disabled_at.is_(None),
             or_(Endpoint.circuit_open_until.is_(None), Endpoint.circuit_open_until <= at),
             head_of_key,
         )
-        .order_by(Delivery.next_attempt_at, Delivery.id)
-        .limit(limit)
         .with_for_update(of=Delivery, skip_locked=True)  # not rendered on SQLite
     )
-    return [(d, until, token, secret) for d, until, token, secret in session.execute(query)]
+    expired = base.where(Delivery.state == INFLIGHT, Delivery.lease_expires_at <= at)
+    found = [
+        _Candidate(*row) for row in session.execute(expired.order_by(Delivery.id).limit(limit))
+    ]
+    if len(found) < limit:
+        pending = base.where(Delivery.state == PENDING, Delivery.next_attempt_at <= at)
+        ordered = pending.order_by(Delivery.next_attempt_at, Delivery.id).limit(limit - len(found))
+        found += [_Candidate(*row) for row in session.execute(ordered)]
+    return found
+
+
+def _load(session: Session, ids: list[int]) -> dict[int, tuple[Delivery, str | None, str | None]]:
+    """The chosen deliveries, whole, with their partner's encrypted credentials."""
+    query = (
+        select(Delivery, Partner.token_encrypted, Partner.signing_secret_encrypted)
+        .outerjoin(Partner, Partner.id == Delivery.partner_id)
+        .where(Delivery.id.in_(ids))
+    )
+    return {d.id: (d, token, secret) for d, token, secret in session.execute(query)}
 
 
 def _take_probe(session: Session, endpoint_id: int, was: datetime, until: datetime) -> bool:
@@ -111,22 +127,23 @@ def claim(session: Session, spec: Claim, in_flight: Mapping[int, int]) -> list[C
     if spec.limit <= 0:
         return []
     at = now()
-    rows = _candidates(session, at, spec.limit * OVERSELECT)
-    room = {}
-    chosen: list[tuple[Delivery, str | None, str | None]] = []
-    for delivery, open_until, token, secret in rows:
-        endpoint = delivery.endpoint_id
+    room: dict[int, int] = {}
+    chosen: list[int] = []
+    for candidate in _candidates(session, at, spec.limit * OVERSELECT):
+        endpoint = candidate.endpoint_id
         if endpoint not in room:
             room[endpoint] = spec.endpoint_cap - in_flight.get(endpoint, 0)
-            if open_until is not None:  # half-open: one probe, if nobody else took it
+            if candidate.circuit_open_until is not None:  # half-open: one probe, if still ours
                 probe_until = at + timedelta(seconds=spec.breaker_cooldown)
-                taken = _take_probe(session, endpoint, open_until, probe_until)
+                was = candidate.circuit_open_until
+                taken = _take_probe(session, endpoint, was, probe_until)
                 room[endpoint] = min(room[endpoint], 1 if taken else 0)
         if room[endpoint] <= 0 or len(chosen) >= spec.limit:
             continue
         room[endpoint] -= 1
-        chosen.append((delivery, token, secret))
-    return [_lease(session, spec, at, d, token, secret) for d, token, secret in chosen]
+        chosen.append(candidate.id)
+    loaded = _load(session, chosen) if chosen else {}
+    return [_lease(session, spec, at, *loaded[i]) for i in chosen if i in loaded]
 
 
 def _lease(
