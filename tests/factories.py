@@ -19,6 +19,7 @@ from maitred.clock import now
 from maitred.config import Settings
 from maitred.db.engine import make_throwaway_engine
 from maitred.partners.models import Partner
+from maitred.runtime import Runtime
 from maitred.security import SecretBox, hash_key
 from maitred.venues.models import Venue, VenueLink
 
@@ -110,6 +111,14 @@ class Hub:
         if self.running:
             self.running = False
             self.client.__exit__(None, None, None)
+
+    def follow_up(self) -> int:
+        """Apply the pending booking follow-ups, as the worker would (this hub runs none),
+        through the app's own writer: a second writer would contend for SQLite's lock."""
+        from maitred.orders import followups
+
+        runtime: Runtime = self.client.app.state.runtime  # type: ignore[attr-defined]
+        return runtime.writer.run_sync(followups.apply_pending)
 
     def count(self, table: str) -> int:
         """Rows in `table`."""

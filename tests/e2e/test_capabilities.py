@@ -23,9 +23,7 @@ def test_a_pos_without_updates_is_called_once_and_the_change_waits_for_a_reset(
 ) -> None:
     stack.book(bookingId="cap-1", partySize=2, status="seated", tables=["006"])
     order = stack.order_on("T6")
-    assert wait_for("create shown", lambda: _capability(stack, "orders.create")["state"]) == (
-        "supported"
-    )
+    wait_for("create shown", lambda: _capability(stack, "orders.create")["state"] == "supported")
     stack.faults("pos", update_unsupported=True)
     try:
         stack.change_booking("cap-1", partySize=3)
@@ -53,8 +51,12 @@ def test_a_pos_without_updates_is_called_once_and_the_change_waits_for_a_reset(
         "the held change to reach the POS",
         lambda: next(o for o in stack.pos_orders() if o["id"] == order["id"])["partySize"] == 4,
     )
-    assert _capability(stack, "orders.update")["state"] == "supported"
-    assert stack.admin("GET", "/admin/flags?kind=order.change_held")[1]["items"] == []
+    # The POS's answer is recorded just after it is sent: wait for it too.
+    wait_for("update shown", lambda: _capability(stack, "orders.update")["state"] == "supported")
+    wait_for(
+        "the held-change flag resolved",
+        lambda: stack.admin("GET", "/admin/flags?kind=order.change_held")[1]["items"] == [],
+    )
 
 
 def test_an_unknown_feature_is_refused_naming_it(stack: Stack) -> None:

@@ -162,6 +162,7 @@ def test_a_check_the_booking_claimed_before_the_pos_reported_it_carries_the_book
     booking = fixture("rms_reservation_with_checks.json")  # checks ["ca5f07b6e", "5f07b6233"]
     claimed = hub.client.post("/rms", json=booking, headers=bearer(RMS_KEY))
     assert claimed.status_code == 200, claimed.text
+    assert hub.follow_up() == 1
 
     order = copy.deepcopy(fixture("pos_order_open.json"))
     order["checks"].append({**order["checks"][0], "checkNumber": "ca5f07b6e"})
@@ -182,6 +183,7 @@ def test_a_check_claimed_after_the_pos_reported_it_is_updated_with_the_booking(
 
     booking = fixture("rms_reservation_with_checks.json")
     assert hub.client.post("/rms", json=booking, headers=bearer(RMS_KEY)).status_code == 200
+    assert hub.follow_up() == 1
 
     bodies = [b for b in _event_bodies(hub) if b["checkNumber"] == "5f07b6233"]
     assert [(b["type"], b["bookingId"]) for b in bodies] == [

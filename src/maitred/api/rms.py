@@ -9,12 +9,12 @@ from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
+from maitred import signals
 from maitred.api.deps import authenticate_partner, get_runtime
 from maitred.api.errors import validation_details
 from maitred.connectors.mozrest.rms_mapping import booking_state
 from maitred.connectors.mozrest.wire import Accepted, PosTable, PosTables, ReservationWebhook
 from maitred.errors import BadRequest, NotFound, field_details
-from maitred.orders import seating
 from maitred.partners.service import Caller
 from maitred.reservations.intake import BookingIntake
 from maitred.runtime import Runtime
@@ -56,7 +56,7 @@ def _intake(runtime: Runtime) -> BookingIntake:
     intake = runtime.extras.get(INTAKE)
     if not isinstance(intake, BookingIntake):
         intake = runtime.extras[INTAKE] = BookingIntake(
-            runtime.writer, follow_up=seating.follow_reservation
+            runtime.writer, on_change=signals.followups.notify
         )
     return intake
 
@@ -98,9 +98,9 @@ def parse_webhook(body: bytes) -> ReservationWebhook:
 async def receive_reservation(request: Request, caller: RmsCaller) -> JSONResponse:
     """Store the booking's full state; 200 only once it is committed (`duplicate` on a resend).
 
-    The POS order this opens or updates comes with the POS order flow; the seam is
-    `reservations.service.apply_reservation` (its `ReservationChange` says what changed), called
-    from `receive_on`, in the same transaction as the inbound event.
+    What the change means for the POS (opening, linking or updating an order) is applied right
+    after the commit by the worker (`orders.followups`); the change's mark is committed with
+    it, so a 2xx never loses it.
     """
     webhook = parse_webhook(await request.body())
     receipt = await _intake(get_runtime(request)).receive(

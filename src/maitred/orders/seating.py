@@ -27,7 +27,6 @@ from maitred.orders import repository as repo
 from maitred.orders.models import Check, PosOrder
 from maitred.orders.rules import FINAL, OPEN, CheckState
 from maitred.reservations.models import Reservation
-from maitred.reservations.rules import ReservationChange
 from maitred.tables import service as tables
 
 CANCELLED_STATUSES = frozenset({"cancelled", "canceled", "no-show", "no_show", "noshow"})
@@ -99,15 +98,8 @@ def on_reservation(
     return _follow_changes(session, order, reservation, pos_tables, correlation_id)
 
 
-def follow_reservation(
-    session: Session, change: ReservationChange, correlation_id: str | None
-) -> None:
-    """The intake's follow-up: act on a stored booking change that can concern the POS."""
-    if change.is_noop:
-        return
-    reservation = session.get(Reservation, change.reservation_id, populate_existing=True)
-    if reservation is None:
-        return
+def follow(session: Session, reservation: Reservation, correlation_id: str | None) -> None:
+    """Act on a stored booking change that can concern the POS (`orders.followups`)."""
     status = reservation.status.strip().lower()
     seating = repo.seating_statuses(session, reservation.venue_id)
     concerned = status in seating | CANCELLED_STATUSES or reservation.payload.get("checks")

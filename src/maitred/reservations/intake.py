@@ -18,15 +18,12 @@ from typing import Any
 from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
-from maitred.db.writer import Writer
+from maitred.db.writer import Writer, after_commit
 from maitred.errors import ServiceUnavailable
-from maitred.reservations.rules import BookingState, ReservationChange
+from maitred.reservations.rules import BookingState
 from maitred.reservations.service import Receipt, receive_on
 
 MAX_BATCH = 256
-
-# What else a stored change causes, in the same transaction (the POS order flow).
-FollowUp = Callable[[Session, ReservationChange, str | None], None]
 
 
 @dataclass
@@ -39,11 +36,15 @@ class BookingIntake:
     """Feeds RMS webhooks to the writer in batches, one batch in flight at a time."""
 
     def __init__(
-        self, writer: Writer, *, max_batch: int = MAX_BATCH, follow_up: FollowUp | None = None
+        self,
+        writer: Writer,
+        *,
+        max_batch: int = MAX_BATCH,
+        on_change: Callable[[], None] | None = None,
     ) -> None:
         self._writer = writer
         self._max_batch = max_batch
-        self._follow_up = follow_up
+        self._on_change = on_change  # called after a commit that stored a change
         self._queue: list[_Pending] = []
         self._task: asyncio.Task[None] | None = None
 
@@ -76,9 +77,7 @@ class BookingIntake:
             outcomes: list[Receipt | BaseException]
             try:
                 job = partial(
-                    _write_batch,
-                    arguments=[p.arguments for p in batch],
-                    follow_up=self._follow_up,
+                    _write_batch, arguments=[p.arguments for p in batch], on_change=self._on_change
                 )
                 outcomes = list(await self._writer.run(job))
             except Exception as exc:  # the whole transaction failed: every caller hears it
@@ -93,18 +92,20 @@ class BookingIntake:
 
 
 def _write_batch(
-    session: Session, *, arguments: list[dict[str, Any]], follow_up: FollowUp | None = None
+    session: Session,
+    *,
+    arguments: list[dict[str, Any]],
+    on_change: Callable[[], None] | None = None,
 ) -> list[Receipt | Exception]:
     """Apply each webhook in its own savepoint (writer thread); a receipt or an error each."""
     connection = session.connection()
     outcomes: list[Receipt | Exception] = []
+    changed = False
     for item in arguments:
         _savepoint(connection, "SAVEPOINT intake")
         try:
             receipt = receive_on(connection, **item)
-            if follow_up is not None and receipt.change is not None:
-                with session.begin_nested():  # ORM state rolls back with the raw savepoint
-                    follow_up(session, receipt.change, item["correlation_id"])
+            changed = changed or (receipt.change is not None and not receipt.change.is_noop)
             outcomes.append(receipt)
         except Exception as exc:
             _savepoint(connection, "ROLLBACK TO SAVEPOINT intake")
@@ -112,6 +113,8 @@ def _write_batch(
                 raise ServiceUnavailable() from exc
             outcomes.append(exc)
         _savepoint(connection, "RELEASE SAVEPOINT intake")
+    if changed and on_change is not None:
+        after_commit(session, on_change)
     return outcomes
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Integer, String, UniqueConstraint
+from sqlalchemy import Boolean, Index, Integer, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from maitred.db.base import Base, BigId, Json, Timestamp
@@ -15,7 +15,16 @@ class Reservation(Base):
     """The latest full state of a booking, as its RMS sent it."""
 
     __tablename__ = "reservations"
-    __table_args__ = (UniqueConstraint("venue_id", "booking_id"),)
+    __table_args__ = (
+        UniqueConstraint("venue_id", "booking_id"),
+        # The follow-up queue: only the (few) pending rows are in the index.
+        Index(
+            "ix_reservations_followup",
+            "updated_at",
+            sqlite_where=text("followup_pending"),
+            postgresql_where=text("followup_pending"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     venue_id: Mapped[str] = mapped_column(String(64), index=True)
@@ -29,5 +38,9 @@ class Reservation(Base):
     payload: Mapped[dict[str, Any]] = mapped_column(Json)
     content_hash: Mapped[str] = mapped_column(String(64))
     version: Mapped[int] = mapped_column(Integer, default=1)
+    # Set with every stored change, cleared once the worker has applied what the change means
+    # for the POS (`orders.followups`): the change's outbox row, in the row itself.
+    followup_pending: Mapped[bool] = mapped_column(Boolean, default=False)
+    followup_correlation_id: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(Timestamp)
     updated_at: Mapped[datetime] = mapped_column(Timestamp)

@@ -32,15 +32,18 @@ _FIND = dialect_sql(
 )
 _INSERT_IF_NEW = dialect_sql(
     "INSERT INTO reservations (venue_id, booking_id, rms_partner_id, version, status,"
-    " party_size, date, rms_tables, items, payload, content_hash, created_at, updated_at)"
+    " party_size, date, rms_tables, items, payload, content_hash, created_at, updated_at,"
+    " followup_pending, followup_correlation_id)"
     " VALUES (:venue_id, :booking_id, :rms_partner_id, :version, :status, :party_size, :date,"
-    " :rms_tables, :items, :payload, :content_hash, :created_at, :updated_at)"
+    " :rms_tables, :items, :payload, :content_hash, :created_at, :updated_at,"
+    " TRUE, :followup_correlation_id)"
     " ON CONFLICT (venue_id, booking_id) DO NOTHING RETURNING id"
 )
 _UPDATE = dialect_sql(
     "UPDATE reservations SET status = :status, party_size = :party_size, date = :date,"
     " rms_tables = :rms_tables, items = :items, payload = :payload,"
-    " content_hash = :content_hash, updated_at = :updated_at, version = version + 1"
+    " content_hash = :content_hash, updated_at = :updated_at, version = version + 1,"
+    " followup_pending = TRUE, followup_correlation_id = :followup_correlation_id"
     " WHERE id = :id RETURNING version"
 )
 

@@ -80,6 +80,7 @@ def receive_on(
         state=state,
         stored=stored,
         incoming=incoming,
+        correlation_id=correlation_id,
     )
     return Receipt(venue_id=venue_id, duplicate=False, change=change)
 
@@ -101,12 +102,16 @@ def _apply(
     state: BookingState,
     stored: repository.Stored | None,
     incoming: tuple[str, str] | None = None,
+    correlation_id: str | None = None,
 ) -> ReservationChange:
+    """Insert or update the row; a stored change also marks it for the follow-up (what it
+    means for the POS is applied after the commit, by the worker: `orders.followups`)."""
     at = now()
     if stored is None:
         values = _columns(state, rules.effective_payload(state.payload, None), incoming)
         values |= {"venue_id": venue_id, "booking_id": state.booking_id, "version": 1}
         values |= {"rms_partner_id": partner_id, "created_at": at, "updated_at": at}
+        values["followup_correlation_id"] = correlation_id
         new_id = repository.insert_if_new(connection, values)
         if new_id is not None:
             changed = frozenset(state.payload)
@@ -122,6 +127,7 @@ def _apply(
             stored.id, venue_id, state.booking_id, False, unchanged, stored.version
         )
     values["updated_at"] = at
+    values["followup_correlation_id"] = correlation_id
     version = repository.update_state(connection, reservation_id=stored.id, values=values)
     changed = rules.changed_fields(stored.payload, effective)
     return ReservationChange(stored.id, venue_id, state.booking_id, False, changed, version)

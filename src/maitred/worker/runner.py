@@ -1,5 +1,5 @@
-"""Worker boot: the delivery dispatcher and the POS reconcile sweep, in their own process or
-inside `maitred serve`."""
+"""Worker boot: the delivery dispatcher, the booking follow-ups and the POS reconcile sweep, in
+their own process or inside `maitred serve`."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from maitred.deliveries.dispatcher import Dispatcher
 from maitred.monitoring.service import TraceRecorder
 from maitred.orders import reconcile, retention
 from maitred.runtime import Runtime
+from maitred.worker.followups import FollowUpLoop
 
 log = structlog.get_logger(__name__)
 
@@ -111,9 +112,11 @@ async def start_in_process(runtime: Runtime, recorder: TraceRecorder) -> Stoppab
     del recorder
     dispatcher = Dispatcher(runtime)
     await dispatcher.start()
+    following = FollowUpLoop(runtime)
+    await following.start()
     sweeper = ReconcileSweeper(runtime)
     await sweeper.start()
-    return Together(dispatcher, sweeper)
+    return Together(dispatcher, following, sweeper)
 
 
 async def run_worker(settings: Settings) -> None:
@@ -125,13 +128,16 @@ async def run_worker(settings: Settings) -> None:
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     dispatcher = Dispatcher(runtime)
+    following = FollowUpLoop(runtime)
     sweeper = ReconcileSweeper(runtime)
     try:
         await dispatcher.start()
+        await following.start()
         await sweeper.start()
         await stop.wait()
         log.info("stopping worker", worker_id=dispatcher.worker_id)
         await sweeper.stop()
+        await following.stop()
         await dispatcher.stop()
     finally:
         for signum in (signal.SIGTERM, signal.SIGINT):

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-28 01:46:35.917895
+Create Date: 2026-11-28 02:01:50.460477
 """
 
 from collections.abc import Sequence
@@ -95,6 +95,8 @@ def upgrade() -> None:
         sa.Column("payload", maitred.db.base.Json(), nullable=False),
         sa.Column("content_hash", sa.String(length=64), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("followup_pending", sa.Boolean(), nullable=False),
+        sa.Column("followup_correlation_id", sa.String(length=64), nullable=True),
         sa.Column("created_at", maitred.db.base.Timestamp(timezone=True), nullable=False),
         sa.Column("updated_at", maitred.db.base.Timestamp(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_reservations")),
@@ -103,6 +105,13 @@ def upgrade() -> None:
         ),
     )
     with op.batch_alter_table("reservations", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_reservations_followup",
+            ["updated_at"],
+            unique=False,
+            sqlite_where=sa.text("followup_pending"),
+            postgresql_where=sa.text("followup_pending"),
+        )
         batch_op.create_index(batch_op.f("ix_reservations_venue_id"), ["venue_id"], unique=False)
 
     op.create_table(
@@ -611,6 +620,11 @@ def downgrade() -> None:
     op.drop_table("traces")
     with op.batch_alter_table("reservations", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_reservations_venue_id"))
+        batch_op.drop_index(
+            "ix_reservations_followup",
+            sqlite_where=sa.text("followup_pending"),
+            postgresql_where=sa.text("followup_pending"),
+        )
 
     op.drop_table("reservations")
     op.drop_table("partners")

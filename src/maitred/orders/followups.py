@@ -1,0 +1,76 @@
+"""Booking follow-ups: what a stored reservation change means for the POS (decisions 6, 7),
+applied after the webhook's commit by the worker, not inside the RMS's request.
+
+The ingest transaction marks the reservation row (`followup_pending`, with the call's
+correlation id): that mark is the change's outbox row, committed with it. `apply_pending`
+takes marked rows oldest change first, applies `seating.follow` to each in a savepoint, and
+clears the marks in the same transaction. A change stored meanwhile marks the row again, so
+nothing is missed; a booking changed three times before its turn is followed once, in its
+newest state (the RMS sends full state). On PostgreSQL the rows are claimed with
+`FOR UPDATE SKIP LOCKED`, so several workers share the queue and never follow one booking at
+the same time.
+"""
+
+from __future__ import annotations
+
+import structlog
+from sqlalchemy import select, update
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
+
+from maitred.flags import service as flags
+from maitred.orders import seating
+from maitred.reservations.models import Reservation
+
+log = structlog.get_logger(__name__)
+
+BATCH = 128  # reservations followed per writer job
+FAILED_KIND = "booking.followup_failed"
+
+
+def apply_pending(session: Session, *, limit: int = BATCH) -> int:
+    """Follow up to `limit` marked reservations and clear their marks; how many were taken."""
+    rows = session.execute(
+        select(Reservation.id, Reservation.followup_correlation_id)
+        .where(Reservation.followup_pending.is_(True))
+        .order_by(Reservation.updated_at, Reservation.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    ).all()
+    for reservation_id, correlation_id in rows:
+        _follow_one(session, reservation_id, correlation_id)
+    if rows:
+        session.execute(
+            update(Reservation)
+            .where(Reservation.id.in_([row.id for row in rows]))
+            .values(followup_pending=False)
+            .execution_options(synchronize_session=False)
+        )
+    return len(rows)
+
+
+def _follow_one(session: Session, reservation_id: int, correlation_id: str | None) -> None:
+    """One reservation in a savepoint: a failure is flagged, never blocks the others."""
+    try:
+        with session.begin_nested():
+            reservation = session.get(Reservation, reservation_id, populate_existing=True)
+            if reservation is not None:
+                seating.follow(session, reservation, correlation_id)
+    except OperationalError:
+        raise  # the database, not this booking: the whole job fails and is retried
+    except Exception as exc:
+        log.exception("booking follow-up failed", reservation_id=reservation_id)
+        booking = session.scalar(
+            select(Reservation.booking_id).where(Reservation.id == reservation_id)
+        )
+        venue_id = session.scalar(
+            select(Reservation.venue_id).where(Reservation.id == reservation_id)
+        )
+        flags.raise_flag(
+            session,
+            venue_id=venue_id,
+            kind=FAILED_KIND,
+            subject=f"booking:{booking}",
+            message=f"Booking {booking}: its change could not be applied to the POS side "
+            f"({type(exc).__name__}); resend it from the RMS once the cause is fixed.",
+        )
