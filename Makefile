@@ -33,8 +33,9 @@ fmt: venv
 	$(BIN)/ruff format src tests bench
 	$(BIN)/ruff check --fix src tests bench
 
+# make bench [BENCH_ARGS="P1 P6 --quick"]: every scenario by default.
 bench: venv
-	$(BIN)/python -m bench
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 serve: venv
 	$(BIN)/maitred serve

@@ -1,5 +1,5 @@
 """Load generator, run as its own process so it does not share the server's interpreter:
-`python -m bench.load URL --key K --payload FILE …` prints one JSON summary on stdout.
+`python -m bench.load URL [URL …] --key K --payload FILE …` prints one JSON summary on stdout.
 
 Every request carries a fresh `bookingId`, so every request against the hub is a real write.
 """
@@ -54,7 +54,8 @@ async def _worker(
         body = template.replace(PLACEHOLDER, f"{args.prefix}-{worker}-{n}").encode()
         began = time.perf_counter()
         try:
-            async with session.post(args.url, data=body, headers=headers) as response:
+            url = args.url[worker % len(args.url)]  # several servers: connections spread
+            async with session.post(url, data=body, headers=headers) as response:
                 await response.read()
                 status = str(response.status)
         except aiohttp.ClientError as exc:
@@ -104,7 +105,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> None:
     """Parse arguments, run, print the JSON summary."""
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("url")
+    parser.add_argument("url", nargs="+")
     parser.add_argument("--key", required=True)
     parser.add_argument("--payload", required=True)
     parser.add_argument("--prefix", default="bench")
