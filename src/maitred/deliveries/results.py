@@ -14,6 +14,7 @@ import structlog
 from sqlalchemy import bindparam, case, func, insert, select, update
 from sqlalchemy.orm import Session, aliased
 
+from maitred.clock import now
 from maitred.deliveries import outcomes, rules
 from maitred.deliveries.models import (
     DELIVERED,
@@ -182,7 +183,7 @@ def _supersede_retries(session: Session, delivery_ids: list[int]) -> None:
             Delivery.coalesce_key.is_not(None),
             newest.is_not(None),
         )
-        .values(state=SUPERSEDED, superseded_by=newest)
+        .values(state=SUPERSEDED, superseded_by=newest, updated_at=now())
         .execution_options(synchronize_session=False)
     )
 
