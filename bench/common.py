@@ -64,26 +64,45 @@ def wait_ready(url: str, process: subprocess.Popen[bytes], timeout: float = 60.0
 
 
 @contextmanager
-def serving(
-    command: list[str], env: dict[str, str], ready_url: str, log: Path | None = None
+def process(
+    command: list[str], env: dict[str, str], log: Path | None = None
 ) -> Iterator[subprocess.Popen[bytes]]:
-    """Run a server subprocess until the block ends (SIGTERM, then SIGKILL after 15 s)."""
+    """Run a subprocess until the block ends (SIGTERM, then SIGKILL after 15 s)."""
     output = log.open("wb") if log is not None else None
-    process = subprocess.Popen(
+    started = subprocess.Popen(
         command, cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT if output else None
     )
     try:
-        wait_ready(ready_url, process)
-        yield process
+        yield started
     finally:
-        process.terminate()
+        started.terminate()
         try:
-            process.wait(timeout=15)
+            started.wait(timeout=15)
         except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+            started.kill()
+            started.wait()
         if output is not None:
             output.close()
+
+
+@contextmanager
+def serving(
+    command: list[str], env: dict[str, str], ready_url: str, log: Path | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Run a server subprocess, once it answers `ready_url`, until the block ends."""
+    with process(command, env, log) as server:
+        wait_ready(ready_url, server)
+        yield server
+
+
+def children(pid: int) -> list[int]:
+    """Direct children of a process (e.g. uvicorn's worker processes)."""
+    try:
+        return [
+            int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        ]
+    except OSError:
+        return []
 
 
 def hub_env(database_url: str, workdir: Path, **settings: str) -> dict[str, str]:

@@ -45,7 +45,17 @@ from typing import Any
 
 import aiohttp
 
-from bench.common import FIXTURES, ROOT, Row, cpu_seconds, free_port, hub_env, percentile, serving
+from bench.common import (
+    FIXTURES,
+    ROOT,
+    Row,
+    children,
+    cpu_seconds,
+    free_port,
+    hub_env,
+    percentile,
+    serving,
+)
 
 POS_KEY = "bench-p2-pos-key-5e4d3c2b1a09"
 RMS_KEY = "bench-p2-rms-key-0a1b2c3d4e5f"
@@ -305,13 +315,6 @@ pos = {{ partner = "pos", venue_id = "{POS_VENUE}" }}
     return path
 
 
-def _children(pid: int) -> list[int]:
-    try:
-        return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
-    except OSError:
-        return []
-
-
 @contextmanager
 def running(
     database_url: str, workdir: Path, *, serve_workers: int, worker_processes: int
@@ -347,7 +350,7 @@ def running(
         ]
         pids = {
             "rms": [sim.pid],
-            "hub": [server.pid, *_children(server.pid)],
+            "hub": [server.pid, *children(server.pid)],
             "workers": [w.pid for w in workers],
         }
         yield Stack(hub=hub, rms=rms, pids=pids, database_url=database_url)

@@ -18,6 +18,7 @@ from bench.common import (
     ROOT,
     UVICORN_FLAGS,
     Row,
+    children,
     cpu_seconds,
     free_port,
     hub_env,
@@ -119,22 +120,13 @@ def drive(
     """Run `bench.load` in its own process against the server(s); adds the server's CPU time
     per answered request, which other load on a shared machine disturbs less than req/s (with
     `--workers N`, the server's children are counted too)."""
-    pids = [server.pid, *_children(server.pid)]
+    pids = [server.pid, *children(server.pid)]
     cpu_before = sum(cpu_seconds(pid) for pid in pids)
     result = _load(ports, plan, prefix)
     answered = sum(n for status, n in result["statuses"].items() if status.isdigit())
     cpu = sum(cpu_seconds(pid) for pid in pids) - cpu_before
     result["cpu_us_per_request"] = round(cpu / max(answered, 1) * 1e6, 1)
     return result
-
-
-def _children(pid: int) -> list[int]:
-    """Direct children of a process (uvicorn's worker processes)."""
-    try:
-        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
-    except OSError:
-        return []
-    return [int(child) for child in text.split()]
 
 
 def _load(ports: list[int], plan: LoadPlan, prefix: str) -> dict[str, Any]:

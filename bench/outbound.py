@@ -32,11 +32,11 @@ import aiohttp
 
 from bench.common import (
     FIXTURES,
-    ROOT,
     Row,
     cpu_seconds,
     free_port,
     hub_env,
+    process,
     rss_mb,
     serving,
 )
@@ -163,20 +163,8 @@ def receiver_counts(port: int) -> dict[str, Any]:
 @contextmanager
 def worker(hub: Hub, log: Path) -> Iterator[subprocess.Popen[bytes]]:
     """One `python -m maitred worker` process (SIGTERM at the end, SIGKILL after 15 s)."""
-    command = [sys.executable, "-m", "maitred", "worker"]
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            command, cwd=ROOT, env=hub.env, stdout=output, stderr=subprocess.STDOUT
-        )
-        try:
-            yield process
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+    with process([sys.executable, "-m", "maitred", "worker"], hub.env, log) as started:
+        yield started
 
 
 def state_counts(hub: Hub) -> dict[str, int]:
