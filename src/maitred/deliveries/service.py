@@ -16,6 +16,7 @@ from maitred.db.writer import after_commit
 from maitred.deliveries import wake
 from maitred.deliveries.models import FAILED, PENDING, SUPERSEDED, Delivery, Endpoint
 from maitred.errors import InvalidTransition, NotFound
+from maitred.inbox.repository import dialect_sql, execute, timestamp
 
 
 def ensure_endpoint(session: Session, *, partner_id: str, name: str, url: str) -> int:
@@ -42,6 +43,23 @@ def new_message_id() -> str:
     return "msg_" + uuid.uuid4().hex
 
 
+# `enqueue` runs on every path that produces an event (a POS update, a booking follow-up), so
+# its two statements run on the driver connection of the session's transaction, as the inbox
+# does: building them with SQLAlchemy cost ~1 ms of CPU per call, more than running them.
+_INSERT = dialect_sql(
+    "INSERT INTO deliveries (message_id, endpoint_id, partner_id, venue_id, kind, method, url,"
+    " body, ordering_key, coalesce_key, correlation_id, state, attempts, next_attempt_at,"
+    " created_at, updated_at)"
+    " VALUES (:message_id, :endpoint_id, :partner_id, :venue_id, :kind, :method, :url, :body,"
+    " :ordering_key, :coalesce_key, :correlation_id, :state, 0, :at, :at, :at) RETURNING id"
+)
+_SUPERSEDE = dialect_sql(
+    "UPDATE deliveries SET state = :superseded, superseded_by = :id, updated_at = :at"
+    " WHERE endpoint_id = :endpoint_id AND coalesce_key = :coalesce_key AND state = :pending"
+    " AND id < :id"
+)
+
+
 def enqueue(
     session: Session,
     *,
@@ -61,43 +79,31 @@ def enqueue(
     With a `coalesce_key`, older deliveries for the same entity and endpoint that have not been
     sent yet are marked superseded: the contract sends full state, so only the newest matters.
     """
-    at = now()
+    connection = session.connection()
+    at = timestamp(connection, now())
     payload = body if isinstance(body, str) else json.dumps(body, separators=(",", ":"))
-    delivery_id = int(
-        session.execute(
-            insert(Delivery)
-            .values(
-                message_id=new_message_id(),
-                endpoint_id=endpoint_id,
-                partner_id=partner_id,
-                venue_id=venue_id,
-                kind=kind,
-                method=method,
-                url=url,
-                body=payload,
-                ordering_key=ordering_key,
-                coalesce_key=coalesce_key,
-                correlation_id=correlation_id,
-                state=PENDING,
-                attempts=0,
-                next_attempt_at=at,
-                created_at=at,
-                updated_at=at,
-            )
-            .returning(Delivery.id)
-        ).scalar_one()
-    )
+    params = {
+        "message_id": new_message_id(),
+        "endpoint_id": endpoint_id,
+        "partner_id": partner_id,
+        "venue_id": venue_id,
+        "kind": kind,
+        "method": method,
+        "url": url,
+        "body": payload,
+        "ordering_key": ordering_key,
+        "coalesce_key": coalesce_key,
+        "correlation_id": correlation_id,
+        "state": PENDING,
+        "at": at,
+    }
+    cursor = execute(connection, _INSERT, params)
+    delivery_id = int(cursor.fetchone()[0])
+    cursor.close()
     if coalesce_key is not None:
-        session.execute(
-            update(Delivery)
-            .where(
-                Delivery.endpoint_id == endpoint_id,
-                Delivery.coalesce_key == coalesce_key,
-                Delivery.state == PENDING,
-                Delivery.id < delivery_id,
-            )
-            .values(state=SUPERSEDED, superseded_by=delivery_id, updated_at=at)
-        )
+        supersede = {"superseded": SUPERSEDED, "pending": PENDING, "id": delivery_id, "at": at}
+        supersede |= {"endpoint_id": endpoint_id, "coalesce_key": coalesce_key}
+        execute(connection, _SUPERSEDE, supersede).close()
     after_commit(session, wake.notify)
     return delivery_id
 

@@ -6,14 +6,11 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import replace
 
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from maitred.clock import now
 from maitred.connectors.mozrest.pos_wire import PosOrderAnswer
 from maitred.errors import NotFound, field_details
-from maitred.inbox.models import InboundEvent
+from maitred.inbox import service as inbox
 from maitred.orders import repository as repo
 from maitred.orders.service import PosChange, apply_pos_order
 from maitred.partners.service import Caller
@@ -30,29 +27,16 @@ def dedupe_key(venue_id: str, change: PosChange) -> str:
 
 
 def _first_time(session: Session, caller: Caller, key: str, change: PosChange) -> bool:
-    """Record the inbound event; False when it was recorded before (a retry or duplicate)."""
-    seen = session.scalar(
-        select(InboundEvent.id).where(
-            InboundEvent.partner_id == caller.partner_id, InboundEvent.dedupe_key == key
-        )
+    """Record the inbound event; False when it was recorded before (a retry or duplicate, here
+    or committed by another process a moment ago: the insert does nothing on a conflict)."""
+    return inbox.record(
+        session.connection(),
+        partner_id=caller.partner_id,
+        dedupe_key=key,
+        kind=f"pos.order.{change.action}",
+        venue_id=change.venue_id,
+        correlation_id=change.correlation_id,
     )
-    if seen is not None:
-        return False
-    try:
-        with session.begin_nested():
-            session.add(
-                InboundEvent(
-                    partner_id=caller.partner_id,
-                    dedupe_key=key,
-                    kind=f"pos.order.{change.action}",
-                    venue_id=change.venue_id,
-                    correlation_id=change.correlation_id,
-                    received_at=now(),
-                )
-            )
-    except IntegrityError:  # the same call committed by another process a moment ago
-        return False
-    return True
 
 
 def receive(
