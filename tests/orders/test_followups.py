@@ -4,11 +4,15 @@ commit, once per pending state, without one failure holding up the others."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 
 from maitred.config import Settings
+from maitred.db.engine import make_throwaway_engine
+from maitred.db.migrate import upgrade
 from maitred.orders import followups, seating
 from tests.factories import RMS_KEY, Hub, bearer, fixture, open_hub
 
@@ -96,3 +100,20 @@ def test_a_failing_follow_up_is_flagged_and_does_not_hold_up_the_others(
     [failed] = _flags(hub, followups.FAILED_KIND)
     assert failed["subject"] == "booking:bad"
     assert [f["subject"] for f in _flags(hub, "booking.held")] == ["booking:good"]
+
+
+def test_the_queue_query_reads_only_pending_rows_through_its_index(tmp_path: Path) -> None:
+    # A table of bookings is large and its pending part small: a scan per round would grow
+    # with every booking ever stored (SQLite uses a partial index only for the same term).
+    url = f"sqlite:///{tmp_path / 'plan.db'}"
+    upgrade(url)
+    engine = make_throwaway_engine(url)
+    query = followups.pending_query(followups.BATCH)
+    sql = str(query.compile(engine, compile_kwargs={"literal_binds": True}))
+    with engine.connect() as connection:
+        plan = " ".join(
+            str(row[-1]) for row in connection.execute(text(f"EXPLAIN QUERY PLAN {sql}"))
+        )
+    engine.dispose()
+    assert "USING INDEX ix_reservations_followup" in plan
+    assert "TEMP B-TREE" not in plan  # no sort either: the index is in due order

@@ -14,7 +14,7 @@ the same time.
 from __future__ import annotations
 
 import structlog
-from sqlalchemy import select, update
+from sqlalchemy import Select, select, text, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
@@ -25,18 +25,26 @@ from maitred.reservations.models import Reservation
 log = structlog.get_logger(__name__)
 
 BATCH = 128  # reservations followed per writer job
+# Spelled exactly as the partial index's WHERE: SQLite uses a partial index only for a term
+# identical to it (`followup_pending IS 1` or `= 1` scanned and sorted the whole table).
+PENDING = text("reservations.followup_pending")
 FAILED_KIND = "booking.followup_failed"
+
+
+def pending_query(limit: int) -> Select[int, str | None]:
+    """The oldest `limit` marked reservations, locked (PostgreSQL) so other workers skip them."""
+    return (
+        select(Reservation.id, Reservation.followup_correlation_id)
+        .where(PENDING)
+        .order_by(Reservation.updated_at, Reservation.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
 
 
 def apply_pending(session: Session, *, limit: int = BATCH) -> int:
     """Follow up to `limit` marked reservations and clear their marks; how many were taken."""
-    rows = session.execute(
-        select(Reservation.id, Reservation.followup_correlation_id)
-        .where(Reservation.followup_pending.is_(True))
-        .order_by(Reservation.updated_at, Reservation.id)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    ).all()
+    rows = session.execute(pending_query(limit)).all()
     for reservation_id, correlation_id in rows:
         _follow_one(session, reservation_id, correlation_id)
     if rows:
