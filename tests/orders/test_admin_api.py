@@ -20,12 +20,13 @@ ADMIN = bearer(ADMIN_TOKEN)
 
 @pytest.fixture
 def hub(settings: Settings) -> Iterator[Hub]:
-    """A hub whose venue v1 has a closed order of 50 days ago, one of 61 and an open one."""
+    """A hub on the test database with the small world of partners (venue v1)."""
     with open_hub(settings) as running:
         yield running
 
 
 def _seed(hub: Hub) -> dict[str, str]:
+    """Venue v1's orders: closed 50 and 61 days ago, and an open one; their ids and POS ids."""
     with Session(hub.engine) as session, session.begin():
         ids = {
             "closed_50": add_order(

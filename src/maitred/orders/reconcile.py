@@ -124,26 +124,17 @@ async def reconcile_venue(runtime: Runtime, venue_id: str) -> ReconcileReport:
 def pos_target(runtime: Runtime, venue_id: str, correlation_id: str) -> pos_client.PosTarget:
     """The venue's POS, or NotFound / Conflict when there is none to call."""
     with runtime.db.read_sessions() as session:
-        row = session.execute(
-            select(
-                VenueLink.partner_id,
-                VenueLink.external_id,
-                Partner.base_url,
-                Partner.token_encrypted,
-            )
-            .join(Partner, Partner.id == VenueLink.partner_id)
-            .where(VenueLink.venue_id == venue_id, VenueLink.role == "pos")
-        ).first()
-    if row is None:
+        pos = repo.side(session, venue_id=venue_id, role="pos")
+    if pos is None:
         raise NotFound(f"Venue {venue_id} has no POS partner linked")
-    if not row.base_url:
-        raise Conflict(f"Partner {row.partner_id} has no base URL to list orders from")
+    if not pos.base_url:
+        raise Conflict(f"Partner {pos.partner_id} has no base URL to list orders from")
     return pos_client.PosTarget(
         venue_id=venue_id,
-        partner_id=row.partner_id,
-        base_url=row.base_url,
-        external_venue_id=row.external_id,
-        token=runtime.secrets.decrypt(row.token_encrypted),
+        partner_id=pos.partner_id,
+        base_url=pos.base_url,
+        external_venue_id=pos.external_venue_id,
+        token=runtime.secrets.decrypt(pos.token_encrypted),
         correlation_id=correlation_id,
         trace_limit=runtime.settings.trace_body_limit,
     )

@@ -24,12 +24,19 @@ class Side:
     external_venue_id: str
     base_url: str | None
     webhook_url: str | None
+    token_encrypted: str | None  # what maitred presents when it calls the partner
 
 
 def side(session: Session, *, venue_id: str, role: str) -> Side | None:
     """The venue's partner in `role` ("rms" or "pos"), if linked."""
     row = session.execute(
-        select(VenueLink.partner_id, VenueLink.external_id, Partner.base_url, Partner.webhook_url)
+        select(
+            VenueLink.partner_id,
+            VenueLink.external_id,
+            Partner.base_url,
+            Partner.webhook_url,
+            Partner.token_encrypted,
+        )
         .join(Partner, Partner.id == VenueLink.partner_id)
         .where(VenueLink.venue_id == venue_id, VenueLink.role == role)
     ).first()
