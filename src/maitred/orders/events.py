@@ -64,15 +64,17 @@ def announce(
     correlation_id: str | None,
 ) -> int | None:
     """Enqueue the event for the venue's RMS; None when the venue has no RMS to tell."""
-    rms = repo.side(session, venue_id=order.venue_id, role="rms")
+    rms = repo.rms_route(session.connection(), order.venue_id)
     if rms is None or not rms.webhook_url:
         return None
     event = build_event(
         session, order=order, check=check, event_type=event_type, rms_venue_id=rms.external_venue_id
     )
-    endpoint_id = deliveries.ensure_endpoint(
-        session, partner_id=rms.partner_id, name="webhook", url=rms.webhook_url
-    )
+    endpoint_id = rms.endpoint_id
+    if endpoint_id is None:  # the first event for this RMS, or its webhook URL changed
+        endpoint_id = deliveries.ensure_endpoint(
+            session, partner_id=rms.partner_id, name="webhook", url=rms.webhook_url
+        )
     check_key = f"check:{order.venue_id}:{check.check_number}"
     check.announced = True
     return deliveries.enqueue(

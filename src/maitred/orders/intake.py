@@ -46,7 +46,7 @@ def receive(
 
     def job(session: Session) -> tuple[str, PosOrderAnswer]:
         venue_id = venues.resolve_external(
-            session, partner_id=caller.partner_id, external_id=external_venue_id
+            session.connection(), partner_id=caller.partner_id, external_id=external_venue_id
         )
         if venue_id is None or caller.kind != "pos":  # never 403-with-a-hint
             raise NotFound("Unknown venue", details=field_details("venueId", "Unknown venue"))

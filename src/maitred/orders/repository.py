@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import or_, select
+from sqlalchemy import Connection, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from maitred.clock import now
+from maitred.inbox.repository import dialect_sql, execute
 from maitred.orders.models import Check, CheckClaim, PosOrder
 from maitred.orders.rules import OPEN
 from maitred.partners.models import Partner
@@ -41,6 +42,39 @@ def side(session: Session, *, venue_id: str, role: str) -> Side | None:
         .where(VenueLink.venue_id == venue_id, VenueLink.role == role)
     ).first()
     return Side(*row) if row else None
+
+
+@dataclass(frozen=True)
+class RmsRoute:
+    """Where a venue's `pos_order` events go: the RMS, its venue id, its webhook and the
+    delivery endpoint registered for it (None until one is, or when its URL changed)."""
+
+    partner_id: str
+    external_venue_id: str
+    webhook_url: str | None
+    endpoint_id: int | None
+
+
+# Every POS update that changes a check asks this; one plain statement instead of the side's
+# ORM query plus the endpoint lookup (ARCHITECTURE §3, the same treatment as the inbox).
+_RMS_ROUTE = dialect_sql(
+    "SELECT l.partner_id, l.external_id, p.webhook_url, e.id, e.url FROM venue_links l"
+    " JOIN partners p ON p.id = l.partner_id"
+    " LEFT JOIN endpoints e ON e.partner_id = l.partner_id AND e.name = 'webhook'"
+    " WHERE l.venue_id = :venue_id AND l.role = 'rms'"
+)
+
+
+def rms_route(connection: Connection, venue_id: str) -> RmsRoute | None:
+    """The venue's RMS route, if the venue has an RMS."""
+    cursor = execute(connection, _RMS_ROUTE, {"venue_id": venue_id})
+    row = cursor.fetchone()
+    cursor.close()
+    if row is None:
+        return None
+    partner_id, external_id, webhook_url, endpoint_id, endpoint_url = row
+    current = endpoint_id is not None and endpoint_url == webhook_url
+    return RmsRoute(partner_id, external_id, webhook_url, int(endpoint_id) if current else None)
 
 
 def venue_timezone(session: Session, venue_id: str) -> str:
@@ -88,10 +122,14 @@ def checks_of(session: Session, order_id: str) -> list[Check]:
 
 
 def check_by_number(session: Session, *, venue_id: str, number: str) -> Check | None:
-    """A check of the venue by its POS number."""
-    return session.scalar(
-        select(Check).where(Check.venue_id == venue_id, Check.check_number == number)
-    )
+    """A check of the venue by its POS number.
+
+    Without autoflush: callers flush each check they store, and the order's pending changes
+    cannot change which check has a number (an autoflush here cost a sixth of a POS update)."""
+    with session.no_autoflush:
+        return session.scalar(
+            select(Check).where(Check.venue_id == venue_id, Check.check_number == number)
+        )
 
 
 def claim_check(session: Session, *, venue_id: str, number: str, reservation_id: int) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import cast
@@ -9,6 +10,7 @@ from typing import cast
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from maitred.inbox.repository import dialect_sql, execute
 from maitred.partners.models import Partner
 from maitred.tables.models import ACTIVE_STATES, PosTableRecord, RmsTableRecord, TableMapping
 from maitred.venues.models import Venue, VenueLink
@@ -105,21 +107,35 @@ def usable_by_rms(session: Session, venue_id: str, rms_ids: Sequence[str]) -> di
 
 
 def usable_by_pos(session: Session, venue_id: str, pos_ids: Sequence[str]) -> dict[str, list[str]]:
-    """POS id → RMS ids (sorted) for the active, non-stale mappings onto these POS tables."""
-    rows = session.execute(
-        select(TableMapping.pos_table_id, TableMapping.rms_table_id)
-        .where(
-            TableMapping.venue_id == venue_id,
-            TableMapping.pos_table_id.in_(set(pos_ids)),
-            TableMapping.state.in_(ACTIVE_STATES),
-            TableMapping.stale.is_(False),
-        )
-        .order_by(TableMapping.rms_table_id)
-    )
+    """POS id → RMS ids (sorted) for the active, non-stale mappings onto these POS tables.
+
+    A plain statement on the transaction's connection: every `pos_order` event translates its
+    tables, and the ORM query cost more than a tenth of a POS update (ARCHITECTURE §3)."""
+    wanted = sorted(set(pos_ids))
+    if not wanted:
+        return {}
     found: dict[str, list[str]] = {}
-    for pos, rms in rows:
+    params: dict[str, object] = {f"p{i}": pos_id for i, pos_id in enumerate(wanted)}
+    params |= {"venue_id": venue_id, "stale": False}
+    params |= {f"s{i}": state for i, state in enumerate(ACTIVE_STATES)}
+    cursor = execute(session.connection(), _usable_sql(len(wanted)), params)
+    for pos, rms in cursor.fetchall():
         found.setdefault(pos, []).append(rms)
+    cursor.close()
     return found
+
+
+@functools.lru_cache(maxsize=32)
+def _usable_sql(count: int) -> dict[str, str]:
+    # Only numbered placeholders are formatted in; every value is a bound parameter.
+    ids = ", ".join(f":p{i}" for i in range(count))
+    states = ", ".join(f":s{i}" for i in range(len(ACTIVE_STATES)))
+    sql = (
+        "SELECT pos_table_id, rms_table_id FROM table_mappings"  # noqa: S608
+        f" WHERE venue_id = :venue_id AND pos_table_id IN ({ids}) AND state IN ({states})"
+        " AND stale = :stale ORDER BY rms_table_id"
+    )
+    return dialect_sql(sql)
 
 
 def present_pos_tables(session: Session, venue_id: str) -> list[PosTableRecord]:
