@@ -19,6 +19,18 @@ REDACTED = "[redacted]"
 _SECRET_KEYS = re.compile(
     r"(authorization|token|secret|api[_-]?key|apikey|password|signature|cookie)", re.IGNORECASE
 )
+# The same words as plain substrings: on a 1 kB body, `in` on the lowered text takes ~2 µs
+# where the case-insensitive alternation took ~50 µs (every inbound call's trace asks).
+_SECRET_WORDS = (
+    "authorization", "token", "secret", "apikey", "api_key", "api-key", "password",
+    "signature", "cookie",
+)  # fmt: skip
+
+
+def mentions_secret(text: str) -> bool:
+    """Whether `text` contains a word that names a secret (as `_SECRET_KEYS` matches)."""
+    lowered = text.lower()
+    return any(word in lowered for word in _SECRET_WORDS)
 
 
 def hash_key(key: str) -> str:
