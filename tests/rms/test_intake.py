@@ -3,8 +3,15 @@
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
+from typing import Any
 
-from tests.factories import RMS_KEY, Hub, bearer, fixture
+from maitred.connectors.mozrest.rms_mapping import booking_state
+from maitred.connectors.mozrest.wire import ReservationWebhook
+from maitred.reservations.intake import _write_batch
+from maitred.reservations.service import Receipt
+from maitred.runtime import Runtime
+from tests.factories import RMS_KEY, SEED_VENUE, Hub, bearer, fixture
 
 
 def test_bad_venue_in_a_concurrent_burst_fails_alone(hub: Hub) -> None:
@@ -34,3 +41,27 @@ def test_every_accepted_booking_of_a_burst_is_stored(hub: Hub) -> None:
     with ThreadPoolExecutor(max_workers=32) as pool:
         assert all(pool.map(send, range(100)))
     assert hub.count("reservations") == 100
+
+
+def test_a_failing_webhook_in_a_batch_is_written_again_alone(hub: Hub) -> None:
+    """One batch: the optimistic single savepoint fails on the unknown venue, and the batch is
+    written again webhook by webhook, each good one stored once and the bad one refused."""
+    runtime: Runtime = hub.client.app.state.runtime  # type: ignore[attr-defined]
+    seated = fixture("rms_reservation_seated.json")
+
+    def item(booking: str, venue: str = SEED_VENUE) -> dict[str, Any]:
+        webhook = ReservationWebhook.model_validate(seated | {"bookingId": booking})
+        return {
+            "partner_id": "rms-a",
+            "external_venue_id": venue,
+            "state": booking_state(webhook),
+            "correlation_id": None,
+        }
+
+    arguments = [item("first"), item("lost", venue="nowhere"), item("second"), item("first")]
+    outcomes = runtime.writer.run_sync(partial(_write_batch, arguments=arguments))
+
+    assert [type(o).__name__ for o in outcomes] == ["Receipt", "NotFound", "Receipt", "Receipt"]
+    assert [o.duplicate for o in outcomes if isinstance(o, Receipt)] == [False, False, True]
+    assert hub.count("reservations") == 2
+    assert hub.count("inbound_events") == 2

@@ -2,9 +2,10 @@
 
 The writer already commits many jobs per transaction, but it wraps each job in an ORM SAVEPOINT
 and each costs about as much as the booking's own SQL. Here every webhook that arrives while a
-batch is being written waits for the next batch, which runs as *one* writer job with a plain
-SAVEPOINT per webhook (so one failing webhook does not take the others down). Each caller still
-gets its answer only after the commit that made its rows durable.
+batch is being written waits for the next batch, which runs as *one* writer job in one plain
+SAVEPOINT (written again with one per webhook when one fails, so a failing webhook does not take
+the others down). Each caller still gets its answer only after the commit that made its rows
+durable.
 """
 
 from __future__ import annotations
@@ -97,24 +98,44 @@ def _write_batch(
     arguments: list[dict[str, Any]],
     on_change: Callable[[], None] | None = None,
 ) -> list[Receipt | Exception]:
-    """Apply each webhook in its own savepoint (writer thread); a receipt or an error each."""
+    """Apply the webhooks (writer thread); a receipt or an error each.
+
+    Optimistically all in one savepoint: on PostgreSQL a savepoint per webhook was two of its
+    seven round trips. When one webhook fails, the batch is rolled back to that savepoint and
+    written again with a savepoint per webhook, so the failure takes no other webhook down."""
     connection = session.connection()
+    _savepoint(connection, "SAVEPOINT intake_batch")
+    try:
+        receipts = [receive_on(connection, **item) for item in arguments]
+    except Exception as exc:
+        _savepoint(connection, "ROLLBACK TO SAVEPOINT intake_batch")
+        if _unavailable(connection, exc):
+            raise ServiceUnavailable() from exc
+        outcomes = _isolated(connection, arguments)
+    else:
+        outcomes = list(receipts)
+    _savepoint(connection, "RELEASE SAVEPOINT intake_batch")
+    changed = any(
+        isinstance(o, Receipt) and o.change is not None and not o.change.is_noop for o in outcomes
+    )
+    if changed and on_change is not None:
+        after_commit(session, on_change)
+    return outcomes
+
+
+def _isolated(connection: Connection, arguments: list[dict[str, Any]]) -> list[Receipt | Exception]:
+    """Each webhook in its own savepoint: a receipt or the error it raised."""
     outcomes: list[Receipt | Exception] = []
-    changed = False
     for item in arguments:
         _savepoint(connection, "SAVEPOINT intake")
         try:
-            receipt = receive_on(connection, **item)
-            changed = changed or (receipt.change is not None and not receipt.change.is_noop)
-            outcomes.append(receipt)
+            outcomes.append(receive_on(connection, **item))
         except Exception as exc:
             _savepoint(connection, "ROLLBACK TO SAVEPOINT intake")
             if _unavailable(connection, exc):
                 raise ServiceUnavailable() from exc
             outcomes.append(exc)
         _savepoint(connection, "RELEASE SAVEPOINT intake")
-    if changed and on_change is not None:
-        after_commit(session, on_change)
     return outcomes
 
 
