@@ -8,19 +8,28 @@ which already makes claims one at a time.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Generator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import Integer, Select, bindparam, exists, or_, select, update
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    Integer,
+    Select,
+    bindparam,
+    exists,
+    func,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session, aliased
 
 from maitred.clock import now
 from maitred.deliveries.models import INFLIGHT, PENDING, Delivery, Endpoint
 from maitred.partners.models import Partner
-
-# Candidates read per claimed row: some are dropped by the per-endpoint cap.
-OVERSELECT = 4
 
 
 @dataclass(frozen=True)
@@ -54,21 +63,10 @@ class ClaimedDelivery:
     secret_encrypted: str | None
 
 
-@dataclass(frozen=True)
-class _Candidate:
-    """A due delivery as the first, light query sees it (no body, no credentials)."""
-
-    id: int
-    endpoint_id: int
-    circuit_open_until: datetime | None
-
-
-def _due_queries() -> tuple[Select[int, int, datetime | None], ...]:
-    """The two candidate queries (expired leases, then pending by due time), built once: their
-    construction cost more than running them. Parameters: `at`, `full` (endpoint ids to leave
-    out) and `limit`."""
+def _head_of_key() -> ColumnElement[bool]:
+    """The delivery is the oldest unfinished one of its ordering key (or has none)."""
     older = aliased(Delivery)
-    head_of_key = or_(
+    return or_(
         Delivery.ordering_key.is_(None),
         ~exists().where(
             older.endpoint_id == Delivery.endpoint_id,
@@ -77,49 +75,81 @@ def _due_queries() -> tuple[Select[int, int, datetime | None], ...]:
             older.id < Delivery.id,
         ),
     )
-    at = bindparam("at", type_=Delivery.next_attempt_at.type)
-    base = (
+
+
+_AT = bindparam("at", type_=Delivery.next_attempt_at.type)
+_LIMIT = bindparam("limit", type_=Integer())
+_FULL: BindParameter[int] = bindparam(
+    "full", expanding=True
+)  # endpoint ids this worker already sends to at cap
+
+
+def _queries() -> tuple[
+    Select[int, int, datetime | None], Select[int, datetime | None], Select[int]
+]:
+    """The claim's three queries, built once (their construction cost more than running them):
+
+    - expired leases (a crashed worker's sends), oldest first, on open endpoints;
+    - the endpoints that can take a send now (enabled, circuit closed or due for its probe, not
+      at this worker's cap) and have pending work due, longest-waiting first;
+    - one such endpoint's due deliveries that head their ordering key, by due time.
+
+    Pending work is claimed endpoint by endpoint (index `ix_deliveries_endpoint_due`), so the
+    backlog of a partner that is down (its circuit open, or disabled) is never walked to find
+    another partner's work: with one due queue walked in due order, 20,000 rows of a failing
+    partner made every claim ten times slower and the healthy partners' deliveries late.
+    """
+    head = _head_of_key()
+    expired = (
         select(Delivery.id, Delivery.endpoint_id, Endpoint.circuit_open_until)
         .join(Endpoint, Endpoint.id == Delivery.endpoint_id)
         .where(
+            Delivery.state == INFLIGHT,
+            Delivery.lease_expires_at <= _AT,
             Endpoint.disabled_at.is_(None),
-            or_(Endpoint.circuit_open_until.is_(None), Endpoint.circuit_open_until <= at),
-            head_of_key,
-            # endpoints this worker already sends to at its cap: their rows would be dropped
-            Delivery.endpoint_id.not_in(bindparam("full", expanding=True)),
+            or_(Endpoint.circuit_open_until.is_(None), Endpoint.circuit_open_until <= _AT),
+            head,
+            Delivery.endpoint_id.not_in(_FULL),
         )
+        .order_by(Delivery.id)
+        .limit(_LIMIT)
         .with_for_update(of=Delivery, skip_locked=True)  # not rendered on SQLite
     )
-    limit = bindparam("limit", type_=Integer())
-    expired = base.where(Delivery.state == INFLIGHT, Delivery.lease_expires_at <= at)
-    pending = base.where(Delivery.state == PENDING, Delivery.next_attempt_at <= at)
-    return (
-        expired.order_by(Delivery.id).limit(limit),
-        pending.order_by(Delivery.next_attempt_at, Delivery.id).limit(limit),
+    oldest_due = (
+        select(func.min(Delivery.next_attempt_at))
+        .where(
+            Delivery.endpoint_id == Endpoint.id,
+            Delivery.state == PENDING,
+            Delivery.next_attempt_at <= _AT,
+        )
+        .scalar_subquery()
     )
+    endpoints = (
+        select(Endpoint.id, Endpoint.circuit_open_until)
+        .where(
+            Endpoint.disabled_at.is_(None),
+            or_(Endpoint.circuit_open_until.is_(None), Endpoint.circuit_open_until <= _AT),
+            Endpoint.id.not_in(_FULL),
+            oldest_due.is_not(None),
+        )
+        .order_by(oldest_due, Endpoint.id)
+    )
+    pending = (
+        select(Delivery.id)
+        .where(
+            Delivery.endpoint_id == bindparam("endpoint_id"),
+            Delivery.state == PENDING,
+            Delivery.next_attempt_at <= _AT,
+            head,
+        )
+        .order_by(Delivery.next_attempt_at, Delivery.id)
+        .limit(_LIMIT)
+        .with_for_update(of=Delivery, skip_locked=True)
+    )
+    return expired, endpoints, pending
 
 
-_DUE = _due_queries()
-
-
-def _candidates(
-    session: Session, at: datetime, limit: int, full: list[int]
-) -> Generator[_Candidate, None, None]:
-    """Due deliveries that head their ordering key: expired leases first, then pending ones by
-    due time, read lazily (the caller stops when it has what it can take).
-
-    Two queries, not one with an OR: the OR kept SQLite from walking the (state,
-    next_attempt_at) index in order, so every claim sorted the whole due queue (132 ms per claim
-    with 40,000 pending, against 2 ms)."""
-    connection = session.connection()  # Core: rows come as the cursor steps, not all at once
-    params = {"at": at, "full": full, "limit": limit}
-    for query in _DUE:
-        result = connection.execute(query, params)
-        try:
-            for delivery_id, endpoint_id, circuit_open_until in result:
-                yield _Candidate(delivery_id, endpoint_id, circuit_open_until)
-        finally:
-            result.close()
+_EXPIRED, _ENDPOINTS, _PENDING = _queries()
 
 
 def _load(session: Session, ids: list[int]) -> dict[int, tuple[Delivery, str | None, str | None]]:
@@ -146,37 +176,66 @@ def _take_probe(session: Session, endpoint_id: int, was: datetime, until: dateti
 def claim(session: Session, spec: Claim, in_flight: Mapping[int, int]) -> list[ClaimedDelivery]:
     """Lease up to `spec.limit` due deliveries to `spec.worker_id`, at most `endpoint_cap` per
     endpoint counting the `in_flight` sends this worker already has, one probe per half-open
-    circuit."""
+    circuit: expired leases first, then pending deliveries endpoint by endpoint."""
     if spec.limit <= 0:
         return []
     at = now()
-    room: dict[int, int] = {}
-    chosen: list[int] = []
     full = [e for e, sending in in_flight.items() if sending >= spec.endpoint_cap]
-    dropped = 0  # candidates dropped in a row since every endpoint seen was at its cap
-    candidates = _candidates(session, at, spec.limit * OVERSELECT, full)
-    for candidate in candidates:
-        endpoint = candidate.endpoint_id
-        if endpoint not in room:
-            room[endpoint] = spec.endpoint_cap - in_flight.get(endpoint, 0)
-            if candidate.circuit_open_until is not None:  # half-open: one probe, if still ours
-                probe_until = at + timedelta(seconds=spec.breaker_cooldown)
-                was = candidate.circuit_open_until
-                taken = _take_probe(session, endpoint, was, probe_until)
-                room[endpoint] = min(room[endpoint], 1 if taken else 0)
-        if room[endpoint] > 0:
-            room[endpoint] -= 1
-            chosen.append(candidate.id)
-            dropped = 0
-        elif all(left <= 0 for left in room.values()):
-            dropped += 1
-        # Enough, or a run of rows of full endpoints: another endpoint's rows further down are
-        # found by the next claim, which leaves the full endpoints out in SQL.
-        if len(chosen) >= spec.limit or dropped >= spec.endpoint_cap:
-            break
-    candidates.close()
-    loaded = _load(session, chosen) if chosen else {}
-    return [_lease(session, spec, at, *loaded[i]) for i in chosen if i in loaded]
+    room = _Room(session, spec, at, in_flight)
+    connection = session.connection()  # Core: no ORM objects for rows that are only looked at
+    params: dict[str, Any] = {"at": at, "full": full, "limit": spec.limit}
+    for delivery_id, endpoint_id, circuit_open_until in connection.execute(_EXPIRED, params):
+        if room.take(endpoint_id, circuit_open_until):
+            room.chosen.append(delivery_id)
+            if room.done:
+                break
+    if not room.done:
+        endpoints = connection.execute(_ENDPOINTS, params).all()
+        for endpoint_id, circuit_open_until in endpoints:
+            free = room.left(endpoint_id, circuit_open_until)
+            if free <= 0:
+                continue
+            query = params | {"endpoint_id": endpoint_id, "limit": free}
+            taken = connection.execute(_PENDING, query).scalars().all()
+            room.chosen.extend(taken)
+            room.room[endpoint_id] -= len(taken)
+            if room.done:
+                break
+    loaded = _load(session, room.chosen) if room.chosen else {}
+    return [_lease(session, spec, at, *loaded[i]) for i in room.chosen if i in loaded]
+
+
+class _Room:
+    """How many more sends each endpoint may get in this claim, and what was chosen."""
+
+    def __init__(
+        self, session: Session, spec: Claim, at: datetime, in_flight: Mapping[int, int]
+    ) -> None:
+        self.session, self.spec, self.at, self.in_flight = session, spec, at, in_flight
+        self.room: dict[int, int] = {}
+        self.chosen: list[int] = []
+
+    @property
+    def done(self) -> bool:
+        return len(self.chosen) >= self.spec.limit
+
+    def left(self, endpoint_id: int, circuit_open_until: datetime | None) -> int:
+        """Sends the endpoint may still get (a half-open circuit: one probe, if still ours)."""
+        if endpoint_id not in self.room:
+            free = self.spec.endpoint_cap - self.in_flight.get(endpoint_id, 0)
+            if circuit_open_until is not None:
+                until = self.at + timedelta(seconds=self.spec.breaker_cooldown)
+                taken = _take_probe(self.session, endpoint_id, circuit_open_until, until)
+                free = min(free, 1 if taken else 0)
+            self.room[endpoint_id] = free
+        return min(self.room[endpoint_id], self.spec.limit - len(self.chosen))
+
+    def take(self, endpoint_id: int, circuit_open_until: datetime | None) -> bool:
+        """Count one send to the endpoint if it has room."""
+        if self.left(endpoint_id, circuit_open_until) <= 0:
+            return False
+        self.room[endpoint_id] -= 1
+        return True
 
 
 def _lease(

@@ -46,6 +46,8 @@ class Delivery(Base):
     __tablename__ = "deliveries"
     __table_args__ = (
         Index("ix_deliveries_due", "state", "next_attempt_at"),
+        # Claims walk pending work endpoint by endpoint (deliveries.claims).
+        Index("ix_deliveries_endpoint_due", "endpoint_id", "state", "next_attempt_at"),
         Index("ix_deliveries_order", "endpoint_id", "ordering_key", "id"),
         Index("ix_deliveries_coalesce", "endpoint_id", "coalesce_key", "state"),
     )

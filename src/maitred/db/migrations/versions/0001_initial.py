@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-28 02:01:50.460477
+Create Date: 2026-11-28 04:10:35.518645
 """
 
 from collections.abc import Sequence
@@ -532,6 +532,9 @@ def upgrade() -> None:
         )
         batch_op.create_index("ix_deliveries_due", ["state", "next_attempt_at"], unique=False)
         batch_op.create_index(
+            "ix_deliveries_endpoint_due", ["endpoint_id", "state", "next_attempt_at"], unique=False
+        )
+        batch_op.create_index(
             "ix_deliveries_order", ["endpoint_id", "ordering_key", "id"], unique=False
         )
         batch_op.create_index(batch_op.f("ix_deliveries_partner_id"), ["partner_id"], unique=False)
@@ -579,6 +582,7 @@ def downgrade() -> None:
     with op.batch_alter_table("deliveries", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_deliveries_partner_id"))
         batch_op.drop_index("ix_deliveries_order")
+        batch_op.drop_index("ix_deliveries_endpoint_due")
         batch_op.drop_index("ix_deliveries_due")
         batch_op.drop_index("ix_deliveries_coalesce")
 
