@@ -302,7 +302,7 @@ async def _blast(url: str, bodies: list[bytes], width: int, budget: float) -> di
                 await answer.read()
                 statuses[answer.status] = statuses.get(answer.status, 0) + 1
 
-    async with make_session(Settings()) as session:
+    async with make_session(Settings(allow_loopback=True)) as session:
         started = time.perf_counter()
         await asyncio.gather(*(loop(session) for _ in range(width)))
         elapsed = time.perf_counter() - started

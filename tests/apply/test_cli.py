@@ -18,6 +18,7 @@ def _apply(settings: Settings, path: Path) -> subprocess.CompletedProcess[str]:
         "MAITRED_DATABASE_URL": settings.database_url,
         "MAITRED_DATA_DIR": str(settings.data_dir),
         "MAITRED_SECRET_KEY": settings.secret_key or "",
+        "MAITRED_ALLOW_LOOPBACK": "true",  # the document's partners listen on 127.0.0.1
     }
     command = [sys.executable, "-m", "maitred", "apply", str(path)]
     return subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)

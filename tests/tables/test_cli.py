@@ -50,7 +50,7 @@ def _serve_in_thread(application: web.Application) -> Iterator[str]:
 @pytest.fixture
 def cli_venue(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
     """A seeded venue whose partners listen on loopback, and the CLI's environment."""
-    for name in ("database_url", "secret_key", "data_dir"):
+    for name in ("database_url", "secret_key", "data_dir", "allow_loopback"):
         monkeypatch.setenv(f"MAITRED_{name.upper()}", str(getattr(settings, name)))
     get_settings.cache_clear()  # the CLI reads settings once per process
     pos = TableServer(POS_VENUE, [{"id": "P1", "name": "Table 1"}, {"id": "P2", "name": "T2"}])

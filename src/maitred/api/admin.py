@@ -7,7 +7,7 @@ this process's partner cache so a changed key authenticates (or stops) at once.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, Path, Request, Response
 from sqlalchemy.orm import Session
@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from maitred.api.deps import RuntimeDep, require_admin
 from maitred.apply import service as apply_service
 from maitred.apply.schemas import ApplyDocument, ApplyResult
+from maitred.netguard import NetPolicy
 from maitred.partners import service as partners_service
 from maitred.partners.schemas import (
     SLUG_PATTERN,
@@ -41,13 +42,16 @@ async def _write(request: Request, runtime: RuntimeDep, job: Callable[[Session],
     return result
 
 
+CREATED: dict[int | str, dict[str, Any]] = {201: {"model": Change, "description": "Created"}}
+
+
 def _status(change: Change, response: Response) -> Change:
     if change.action == "created":
         response.status_code = 201
     return change
 
 
-@router.put("/partners/{partner_id}", response_model=Change)
+@router.put("/partners/{partner_id}", response_model=Change, responses=CREATED)
 async def put_partner(
     request: Request,
     response: Response,
@@ -57,6 +61,7 @@ async def put_partner(
 ) -> Change:
     """Create or update a partner (201 when created). Omitted secrets keep their stored value."""
     spec = PartnerSpec(id=partner_id, **body.model_dump(exclude_unset=True))
+    partners_service.check_urls(spec, NetPolicy.from_settings(runtime.settings))
     box = runtime.secrets
     change = await _write(request, runtime, lambda s: partners_service.upsert_partner(s, spec, box))
     return _status(change, response)
@@ -89,7 +94,7 @@ async def delete_partner(request: Request, runtime: RuntimeDep, partner_id: str)
     return await _write(request, runtime, lambda s: partners_service.delete_partner(s, partner_id))
 
 
-@router.put("/venues/{venue_id}", response_model=Change)
+@router.put("/venues/{venue_id}", response_model=Change, responses=CREATED)
 async def put_venue(
     request: Request,
     response: Response,
@@ -129,6 +134,8 @@ async def apply(request: Request, runtime: RuntimeDep, body: ApplyDocument) -> A
 
     `${VAR}` is not expanded here: the server's environment is not the caller's.
     """
-    box = runtime.secrets
-    changes = await _write(request, runtime, lambda s: apply_service.apply_document(s, body, box))
+    box, policy = runtime.secrets, NetPolicy.from_settings(runtime.settings)
+    changes = await _write(
+        request, runtime, lambda s: apply_service.apply_document(s, body, box, policy)
+    )
     return ApplyResult(changes=changes)

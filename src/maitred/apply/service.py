@@ -23,6 +23,7 @@ from maitred.apply.locate import dotted, locate, parse_dotted
 from maitred.apply.schemas import ApplyDocument
 from maitred.config import Settings
 from maitred.errors import BadRequest, Details, MaitredError, field_details
+from maitred.netguard import NetPolicy
 from maitred.partners import service as partners_service
 from maitred.partners.schemas import Change
 from maitred.runtime import Runtime
@@ -37,13 +38,18 @@ class ApplyFileError(BadRequest):
     """A file that cannot be applied; `message` names the file, line and field."""
 
 
-def apply_document(session: Session, doc: ApplyDocument, box: SecretBox) -> list[Change]:
+def apply_document(
+    session: Session, doc: ApplyDocument, box: SecretBox, policy: NetPolicy | None = None
+) -> list[Change]:
     """Upsert every partner, then every venue (flushes, never commits); BadRequest naming the
-    field (`venues[0].rms.partner`) on the first record that cannot be applied."""
+    field (`venues[0].rms.partner`) on the first record that cannot be applied, including a
+    partner URL on an address `policy` refuses."""
     _refuse_duplicates(doc)
     changes = []
     for index, partner in enumerate(doc.partners):
         with _prefixed(f"partners[{index}]"):
+            if policy is not None:
+                partners_service.check_urls(partner, policy)
             changes.append(partners_service.upsert_partner(session, partner, box))
     for index, venue in enumerate(doc.venues):
         with _prefixed(f"venues[{index}]"):
@@ -86,7 +92,9 @@ def apply_file(settings: Settings, path: Path) -> str:
     doc = load_file(path)
     runtime = Runtime.build(settings)
     try:
-        changes = runtime.writer.run_sync(lambda s: apply_document(s, doc, runtime.secrets))
+        changes = runtime.writer.run_sync(
+            lambda s: apply_document(s, doc, runtime.secrets, NetPolicy.from_settings(settings))
+        )
     except MaitredError as exc:
         if not exc.details:
             raise

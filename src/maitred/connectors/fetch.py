@@ -81,7 +81,7 @@ async def get(http: aiohttp.ClientSession, url: str | URL, call: Call) -> Fetche
             body = await _read_capped(response, call.max_bytes, call.label)
         error = status_error(status, call.label)
     except (TimeoutError, aiohttp.ClientError) as exc:
-        error = PartnerUnavailable(f"{call.label}: {type(exc).__name__}")
+        error = PartnerUnavailable(f"{call.label}: {_reason(exc)}")
     trace = TraceRecord(
         at=at,
         direction="outbound",
@@ -98,6 +98,14 @@ async def get(http: aiohttp.ClientSession, url: str | URL, call: Call) -> Fetche
         outcome="" if error is None else "failed",
     )
     return Fetched(status, body, trace, error)
+
+
+def _reason(exc: BaseException) -> str:
+    """The error's class; with the cause when no connection was made (a refused address names
+    the address and the rule that refused it)."""
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        return f"{type(exc).__name__}: {exc.os_error}"
+    return type(exc).__name__
 
 
 async def _read_capped(response: aiohttp.ClientResponse, limit: int, label: str) -> bytes:

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from maitred.config import get_settings
 from maitred.errors import BadRequest, MaitredError, NotFound
+from maitred.netguard import NetPolicy
 from maitred.partners import service
 from maitred.partners.schemas import PartnerSpec
 from maitred.runtime import Runtime
@@ -105,6 +106,7 @@ def set_command(
     def job(runtime: Runtime) -> str:
         fields = _merged(runtime, partner_id, {k: v for k, v in given.items() if v is not None})
         spec = PartnerSpec(id=partner_id, **fields)
+        service.check_urls(spec, NetPolicy.from_settings(runtime.settings))
         box = runtime.secrets
         change = runtime.writer.run_sync(lambda s: service.upsert_partner(s, spec, box))
         return f"partner {partner_id} {change.action}"

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from maitred import clock
 from maitred.errors import BadRequest, Conflict, NotFound, field_details
+from maitred.netguard import NetPolicy
 from maitred.partners import repository
 from maitred.partners.models import Partner
 from maitred.partners.schemas import (
@@ -73,6 +74,16 @@ class PartnerDirectory:
             return None
         stored, caller = found
         return caller if keys_match(presented, stored) else None
+
+
+def check_urls(spec: PartnerSpec, policy: NetPolicy) -> None:
+    """BadRequest naming the field when a URL's host is an IP address maitred will not call
+    (a convenience: every connection is checked again when it is made, after DNS)."""
+    for name in ("base_url", "webhook_url"):
+        url = getattr(spec, name)
+        reason = policy.url_refusal(url) if url else None
+        if reason is not None:
+            raise BadRequest(details=field_details(name, reason))
 
 
 def upsert_partner(session: Session, spec: PartnerSpec, box: SecretBox) -> Change:
