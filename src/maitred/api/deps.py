@@ -7,6 +7,7 @@ from typing import Annotated, cast
 
 from fastapi import Depends, Request
 
+from maitred.api.ratelimit import RateLimits
 from maitred.errors import Unauthorized
 from maitred.partners.service import Caller, PartnerDirectory
 from maitred.runtime import Runtime
@@ -17,7 +18,13 @@ def get_runtime(request: Request) -> Runtime:
     return cast(Runtime, request.app.state.runtime)
 
 
-RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+async def _runtime(request: Request) -> Runtime:
+    return get_runtime(request)
+
+
+# Every dependency is `async`: FastAPI runs a plain `def` dependency in its thread pool, a hop
+# that cost a POS update more CPU than the check it guards.
+RuntimeDep = Annotated[Runtime, Depends(_runtime)]
 
 
 def bearer_token(request: Request) -> str | None:
@@ -31,26 +38,54 @@ def bearer_token(request: Request) -> str | None:
     return token.strip()
 
 
+def rate_limits(request: Request) -> RateLimits:
+    """The app's rate limits, made from the runtime's settings on first use."""
+    limits = getattr(request.app.state, "limits", None)
+    if not isinstance(limits, RateLimits):
+        limits = request.app.state.limits = RateLimits.from_settings(get_runtime(request).settings)
+    return limits
+
+
+def client_address(request: Request) -> str:
+    """The peer's address (the proxy's, unless uvicorn is told to trust forwarded headers)."""
+    return request.client.host if request.client is not None else "unknown"
+
+
 def authenticate_partner(request: Request) -> Caller:
-    """The partner presenting the request's Bearer key, or 401."""
+    """The partner presenting the request's Bearer key, or 401; 429 over the partner's rate
+    limit, or from an address that failed to authenticate too often."""
+    limits = rate_limits(request)
+    address = client_address(request)
+    limits.check_address(address)
     directory = cast(PartnerDirectory, request.app.state.partners)
     caller = directory.authenticate(bearer_token(request))
     if caller is None:
+        limits.failed(address)
         raise Unauthorized()
+    limits.admit(caller.partner_id)
     request.state.partner_id = caller.partner_id
     return caller
 
 
-def require_admin(request: Request) -> None:
+async def require_admin(request: Request) -> None:
     """401 unless the request carries the configured admin token."""
-    runtime = get_runtime(request)
-    expected = runtime.settings.admin_token
+    limits = rate_limits(request)
+    address = client_address(request)
+    limits.check_address(address)
+    expected = get_runtime(request).settings.admin_token
     presented = bearer_token(request)
-    if not expected or presented is None:
-        raise Unauthorized("Admin token missing or admin API disabled")
-    if not hmac.compare_digest(presented.encode(), expected.encode()):
+    if (
+        not expected
+        or presented is None
+        or not hmac.compare_digest(presented.encode(), expected.encode())
+    ):
+        limits.failed(address)
         raise Unauthorized("Admin token missing or admin API disabled")
 
 
-PartnerDep = Annotated[Caller, Depends(authenticate_partner)]
+async def _partner(request: Request) -> Caller:
+    return authenticate_partner(request)
+
+
+PartnerDep = Annotated[Caller, Depends(_partner)]
 AdminDep = Annotated[None, Depends(require_admin)]

@@ -1,0 +1,82 @@
+"""A hub served by uvicorn on 127.0.0.1 (a real socket, real concurrent clients), and a dump of
+every table to prove that a request stored nothing."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import uvicorn
+from sqlalchemy import Engine, MetaData, select
+
+from maitred.api.app import create_app
+from maitred.config import Settings
+
+# Written on their own by the edge and the worker, whatever the request: what a rejected
+# request may leave behind is a trace of itself, nothing else.
+BOOKKEEPING = frozenset({"traces", "alembic_version"})
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@dataclass
+class LiveHub:
+    """A running hub: its base URL and the settings it runs on."""
+
+    base_url: str
+    settings: Settings
+
+
+@contextmanager
+def serve(settings: Settings) -> Iterator[LiveHub]:
+    """Serve a fresh app (its own runtime, writer and caches) until the block ends; two blocks
+    in a row on the same settings are a hub restart on the same database."""
+    port = _free_port()
+    config = uvicorn.Config(
+        create_app(settings), host="127.0.0.1", port=port, log_level="error", ws="none"
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name=f"hub-{port}", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert thread.is_alive(), "the hub did not start"
+        assert time.monotonic() < deadline, "the hub did not start in time"
+        time.sleep(0.02)
+    try:
+        yield LiveHub(base_url=f"http://127.0.0.1:{port}", settings=settings)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+
+
+def dump(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every table but the bookkeeping ones, sorted, for before/after comparison."""
+    metadata = MetaData()
+    metadata.reflect(engine)
+    tables: dict[str, list[tuple[Any, ...]]] = {}
+    with engine.connect() as connection:
+        for name, table in sorted(metadata.tables.items()):
+            if name in BOOKKEEPING:
+                continue
+            rows = connection.execute(select(table)).all()
+            tables[name] = sorted((tuple(row) for row in rows), key=repr)
+    return tables
+
+
+def changed_rows(before: dict[str, list[tuple[Any, ...]]], after: dict[str, Any]) -> int:
+    """How many rows differ between two dumps (added, removed or changed)."""
+    changed = 0
+    for name in set(before) | set(after):
+        old, new = set(map(repr, before.get(name, []))), set(map(repr, after.get(name, [])))
+        changed += len(old ^ new)
+    return changed
