@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from sqlalchemy.orm import Session
 
 from maitred.api.deps import RuntimeDep, require_admin
@@ -19,6 +19,8 @@ from maitred.deliveries.schemas import (
 )
 
 router = APIRouter(prefix="/admin", tags=["admin"], dependencies=[Depends(require_admin)])
+# A row id: bounded so a 40-digit id is a 400, not an overflow in the database driver.
+RowId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
 
 @router.get("/deliveries", response_model=DeliveryPage)
@@ -35,7 +37,7 @@ async def list_deliveries(
 
 
 @router.get("/deliveries/{delivery_id}", response_model=DeliveryDetail)
-async def get_delivery(runtime: RuntimeDep, delivery_id: int) -> DeliveryDetail:
+async def get_delivery(runtime: RuntimeDep, delivery_id: RowId) -> DeliveryDetail:
     """One delivery with its body and attempts."""
     with runtime.db.read_sessions() as session:
         return queries.get_delivery(session, delivery_id)
@@ -57,7 +59,7 @@ async def replay_failed(runtime: RuntimeDep, body: ReplayFilter) -> ReplayCount:
 
 
 @router.post("/deliveries/{delivery_id}/replay", response_model=DeliveryDetail)
-async def replay(runtime: RuntimeDep, delivery_id: int) -> DeliveryDetail:
+async def replay(runtime: RuntimeDep, delivery_id: RowId) -> DeliveryDetail:
     """Queue one failed delivery again (same message id)."""
     await runtime.writer.run(lambda s: service.replay(s, delivery_id))
     with runtime.db.read_sessions() as session:
@@ -72,7 +74,7 @@ async def list_endpoints(runtime: RuntimeDep) -> list[EndpointRead]:
 
 
 @router.post("/endpoints/{endpoint_id}/enable", response_model=EndpointRead)
-async def enable_endpoint(runtime: RuntimeDep, endpoint_id: int) -> EndpointRead:
+async def enable_endpoint(runtime: RuntimeDep, endpoint_id: RowId) -> EndpointRead:
     """Re-enable an endpoint (after a 410) and close its circuit."""
     await runtime.writer.run(lambda s: service.enable_endpoint(s, endpoint_id))
     with runtime.db.read_sessions() as session:

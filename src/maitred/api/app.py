@@ -58,9 +58,15 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = False) ->
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
+        telemetry={
+            "tracing": settings.opentelemetry,
+            "metrics": settings.opentelemetry,
+            "logs": settings.opentelemetry,
+        },
     )
     errors.install(app)
     _mount_routers(app)
+    errors.document_errors(app)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:

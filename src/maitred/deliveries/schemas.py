@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator
 from pydantic.alias_generators import to_camel
+
+from maitred import text
 
 
 class _Read(BaseModel):
@@ -83,9 +86,22 @@ class ReplayFilter(_Read):
     """Which failed deliveries a bulk replay puts back in the queue."""
 
     partner_id: str | None = None
-    endpoint_id: int | None = None
+    # Strict: a bulk replay must not read `true` as endpoint 1 or a bare number as a date.
+    endpoint_id: Annotated[StrictInt, Field(ge=1, le=2**63 - 1)] | None = None
     kind: str | None = None
     since: datetime | None = None
+
+    @field_validator("since", mode="before")
+    @classmethod
+    def _iso_only(cls, value: object) -> object:
+        if isinstance(value, int | float):
+            raise ValueError("Input should be an ISO 8601 date-time")
+        return value
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _storable(cls, value: Any) -> Any:
+        return text.storable(value)
 
 
 class ReplayCount(_Read):

@@ -13,9 +13,10 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from maitred.clock import now
-from maitred.errors import PayloadTooLarge
+from maitred.errors import BadRequest, MaitredError, PayloadTooLarge, field_details
 from maitred.monitoring.service import TraceRecord, TraceRecorder
-from maitred.security import _SECRET_KEYS, REDACTED, redact_headers, redact_value
+from maitred.security import REDACTED, mentions_secret, redact_headers, redact_value
+from maitred.text import UNSTORABLE
 
 CORRELATION_HEADER = "x-correlation-id"
 UNTRACED_PREFIXES = ("/admin", "/metrics", "/healthz", "/docs", "/redoc", "/openapi.json")
@@ -41,13 +42,19 @@ class EdgeMiddleware:
 
         declared = headers.get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_body:
-            await self._reject_too_large(send, correlation_id)
+            await _reject(send, self._too_large(), correlation_id)
             self._trace(scope, headers, b"", 413, b"", started, correlation_id)
+            return
+
+        unstorable = _nul_in_url(scope)
+        if unstorable is not None:  # PostgreSQL cannot even compare such text with its ids
+            await _reject(send, unstorable, correlation_id)
+            self._trace(scope, headers, b"", 400, b"", started, correlation_id)
             return
 
         body, too_large = await self._read_body(receive)
         if too_large:
-            await self._reject_too_large(send, correlation_id)
+            await _reject(send, self._too_large(), correlation_id)
             self._trace(scope, headers, body[: self.trace_limit], 413, b"", started, correlation_id)
             return
 
@@ -96,22 +103,8 @@ class EdgeMiddleware:
             if not message.get("more_body", False):
                 return b"".join(chunks), False
 
-    async def _reject_too_large(self, send: Send, correlation_id: str) -> None:
-        error = PayloadTooLarge(f"Request body exceeds {self.max_body} bytes")
-        body = json.dumps(error.to_body()).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                    (b"connection", b"close"),
-                    (CORRELATION_HEADER.encode(), correlation_id.encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+    def _too_large(self) -> PayloadTooLarge:
+        return PayloadTooLarge(f"Request body exceeds {self.max_body} bytes")
 
     def _trace(
         self,
@@ -123,12 +116,12 @@ class EdgeMiddleware:
         started: float,
         correlation_id: str,
     ) -> None:
-        path: str = scope.get("path", "")
+        path: str = scope.get("path", "").replace("\x00", "")
         recorder: TraceRecorder | None = getattr(scope["app"].state, "recorder", None)
         if recorder is None or path.startswith(UNTRACED_PREFIXES):
             return
         state = scope.get("state", {})
-        query = scope.get("query_string", b"").decode("latin-1")
+        query = scope.get("query_string", b"").decode("latin-1").replace("\x00", "")
         recorder.record(
             TraceRecord(
                 at=now(),
@@ -147,6 +140,33 @@ class EdgeMiddleware:
         )
 
 
+def _nul_in_url(scope: Scope) -> BadRequest | None:
+    """A 400 naming the path or the query when either holds a NUL character (`%00`)."""
+    query: bytes = scope.get("query_string", b"")
+    for part, found in (("path", "\x00" in scope.get("path", "")), ("query", b"%00" in query)):
+        if found:
+            return BadRequest(details=field_details(part, UNSTORABLE))
+    return None
+
+
+async def _reject(send: Send, error: MaitredError, correlation_id: str) -> None:
+    """Answer `error` in the contract's shape before the app sees the request."""
+    body = json.dumps(error.to_body()).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": error.status_code,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"connection", b"close"),
+                (CORRELATION_HEADER.encode(), correlation_id.encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
 # `"apiKey": "…"` in text that is not valid JSON (a truncated or malformed body); the closing
 # quote is optional because truncation may have cut the value.
 _SECRET_PAIR = re.compile(
@@ -163,7 +183,7 @@ def traced_body(body: bytes, limit: int) -> str:
     for every inbound call); a body that does not parse is redacted by pattern instead.
     """
     text = body.decode("utf-8", errors="replace")
-    if _SECRET_KEYS.search(text):
+    if mentions_secret(text):
         try:
             text = json.dumps(redact_value(json.loads(text)), separators=(",", ":"))
         except ValueError:

@@ -6,7 +6,17 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from maitred.db.base import Base, BigId, Json, Timestamp
@@ -34,7 +44,7 @@ class PosOrder(Base):
     status: Mapped[str] = mapped_column(String(16))
     pos_tables: Mapped[list[str]] = mapped_column(Json)
     party_size: Mapped[int | None] = mapped_column(Integer)
-    date: Mapped[int | None] = mapped_column(Integer)  # seating time, Unix seconds
+    date: Mapped[int | None] = mapped_column(BigInteger)  # seating time, Unix seconds
     opened_at: Mapped[datetime | None] = mapped_column(Timestamp)
     closed_at: Mapped[datetime | None] = mapped_column(Timestamp)
     voided_at: Mapped[datetime | None] = mapped_column(Timestamp)

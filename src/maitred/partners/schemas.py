@@ -6,10 +6,19 @@ from __future__ import annotations
 import base64
 import binascii
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+)
+
+from maitred import text
 
 MAX_KEY_LENGTH = 512  # longer Bearer values are refused before hashing
 SLUG_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}$"
@@ -60,6 +69,11 @@ class PartnerFields(BaseModel):
     token: Token | None = None
     webhook_url: Url | None = None
     signing_secret: SigningSecret | None = None
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _storable(cls, value: Any) -> Any:
+        return text.storable(value)
 
 
 class PartnerSpec(PartnerFields):

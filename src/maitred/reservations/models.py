@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, Index, Integer, String, UniqueConstraint, text
+from sqlalchemy import BigInteger, Boolean, Index, Integer, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from maitred.db.base import Base, BigId, Json, Timestamp
@@ -32,7 +32,7 @@ class Reservation(Base):
     booking_id: Mapped[str] = mapped_column(String(200))  # the RMS's id
     status: Mapped[str] = mapped_column(String(64))
     party_size: Mapped[int] = mapped_column(Integer)
-    date: Mapped[int] = mapped_column(Integer)  # Unix seconds, as the RMS sends it
+    date: Mapped[int] = mapped_column(BigInteger)  # Unix seconds, as the RMS sends it
     rms_tables: Mapped[list[str]] = mapped_column(Json)
     items: Mapped[list[dict[str, Any]] | None] = mapped_column(Json)
     payload: Mapped[dict[str, Any]] = mapped_column(Json)

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from maitred import text
 
 
 @dataclass(frozen=True)
@@ -114,3 +117,8 @@ class MappingUpdate(BaseModel):
     model_config = ConfigDict(populate_by_name=True)
 
     pos_table_id: str = Field(alias="posTableId", min_length=1, max_length=200)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _storable(cls, value: Any) -> Any:
+        return text.storable(value)

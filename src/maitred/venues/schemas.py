@@ -5,11 +5,19 @@ and that partner's own id for the venue."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+)
 
+from maitred import text
 from maitred.partners.schemas import Slug
 
 ROLES: tuple[Literal["rms", "pos", "channel"], ...] = ("rms", "pos", "channel")
@@ -38,6 +46,11 @@ class LinkSpec(BaseModel):
     partner: Slug
     venue_id: Annotated[str, StringConstraints(min_length=1, max_length=200)]
 
+    @field_validator("*", mode="after")
+    @classmethod
+    def _storable(cls, value: Any) -> Any:
+        return text.storable(value)
+
 
 class VenueFields(BaseModel):
     """A venue's declared state (the body of `PUT /admin/venues/{id}`); an omitted role means
@@ -58,6 +71,11 @@ class VenueFields(BaseModel):
     def links(self) -> dict[str, LinkSpec]:
         """The declared links by role."""
         return {role: link for role in ROLES if (link := getattr(self, role)) is not None}
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _storable(cls, value: Any) -> Any:
+        return text.storable(value)
 
 
 class VenueSpec(VenueFields):

@@ -8,16 +8,38 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, StrictInt, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    StrictInt,
+    field_validator,
+    model_validator,
+)
 
-Money = Annotated[Decimal, PlainSerializer(float, return_type=float, when_used="json")]
+from maitred import text
+
+# Bounded by what is stored: NUMERIC(12, 2) and INTEGER columns (a 400-digit number is refused
+# with a 400 naming the field, not left to overflow in the database).
+Money = Annotated[
+    Decimal,
+    Field(gt=-(10**10), lt=10**10),
+    PlainSerializer(float, return_type=float, when_used="json"),
+]
+Int32 = Annotated[StrictInt, Field(ge=-(2**31), le=2**31 - 1)]
 NonBlank = Annotated[str, Field(min_length=1, pattern=r"\S")]
 
 
 class _In(BaseModel):
     model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _storable(cls, value: Any) -> Any:
+        return text.storable(value)
 
 
 class _Out(BaseModel):
@@ -27,10 +49,10 @@ class _Out(BaseModel):
 class PosItem(_In):
     """A line on a check: `{id, name, price, quantity}`."""
 
-    id: StrictInt
+    id: Annotated[StrictInt, Field(ge=-(2**63), le=2**63 - 1)]
     name: str
     price: Money = Decimal(0)
-    quantity: Annotated[StrictInt, Field(ge=0)] = 1
+    quantity: Annotated[Int32, Field(ge=0)] = 1
 
 
 class PosCheck(_In):
@@ -53,7 +75,7 @@ class PosOrder(_In):
     status: Literal["open", "closed"] = "open"
     tables: list[str] | None = None
     tableId: str | None = Field(default=None, deprecated=False)  # spec: deprecated, accepted
-    partySize: Annotated[StrictInt, Field(ge=0)] | None = None
+    partySize: Annotated[Int32, Field(ge=0)] | None = None
     checks: list[PosCheck] = Field(default_factory=list)
     updatedAt: datetime | None = None  # not in the contract; used for ordering when present
 

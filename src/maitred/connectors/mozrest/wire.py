@@ -12,13 +12,29 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, StrictInt, field_validator
 
-Money = Annotated[Decimal, PlainSerializer(float, return_type=float, when_used="json")]
+from maitred import text
+
+# Bounded by what is stored: NUMERIC(12, 2) and INTEGER columns (a 400-digit number is refused
+# with a 400 naming the field, not left to overflow in the database).
+Money = Annotated[
+    Decimal,
+    Field(gt=-(10**10), lt=10**10),
+    PlainSerializer(float, return_type=float, when_used="json"),
+]
+Int32 = Annotated[StrictInt, Field(ge=-(2**31), le=2**31 - 1)]
+# Unix seconds up to the end of year 9999 (stored as a 64-bit integer: bookings after 2038 fit).
+UnixSeconds = Annotated[StrictInt, Field(gt=-253_402_300_800, lt=253_402_300_800)]
 # spec (error_body fixture): "This value should not be blank."
 NonBlank = Annotated[str, Field(min_length=1, pattern=r"\S")]
 
 
 class _In(BaseModel):
     model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _storable(cls, value: Any) -> Any:
+        return text.storable(value)
 
 
 class Contact(_In):
@@ -35,7 +51,7 @@ class PreOrderedItem(_In):
     """One pre-ordered item (beta): `{sku, quantity, notes?}`."""
 
     sku: NonBlank
-    quantity: Annotated[StrictInt, Field(gt=0)]  # spec: strictly positive integer
+    quantity: Annotated[Int32, Field(gt=0)]  # spec: strictly positive integer
     notes: str | None = None
 
 
@@ -44,10 +60,10 @@ class ReservationWebhook(_In):
 
     bookingId: Annotated[str, Field(min_length=1, max_length=200, pattern=r"\S")]
     venueId: Annotated[str, Field(min_length=1, max_length=200, pattern=r"\S")]
-    partySize: Annotated[StrictInt, Field(ge=1)]
+    partySize: Annotated[Int32, Field(ge=1)]
     status: Annotated[str, Field(min_length=1, max_length=64, pattern=r"\S")]
     tables: list[str] = Field(default_factory=list)
-    date: StrictInt  # Unix seconds, UTC (the reservation time)
+    date: UnixSeconds  # Unix seconds, UTC (the reservation time)
     prepayment: Money | None = None
     contact: Contact | None = None
     notes: str | None = None

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-28 04:10:35.518645
+Create Date: 2026-11-28 04:15:32.498022
 """
 
 from collections.abc import Sequence
@@ -89,7 +89,7 @@ def upgrade() -> None:
         sa.Column("booking_id", sa.String(length=200), nullable=False),
         sa.Column("status", sa.String(length=64), nullable=False),
         sa.Column("party_size", sa.Integer(), nullable=False),
-        sa.Column("date", sa.Integer(), nullable=False),
+        sa.Column("date", sa.BigInteger(), nullable=False),
         sa.Column("rms_tables", maitred.db.base.Json(), nullable=False),
         sa.Column("items", maitred.db.base.Json(), nullable=True),
         sa.Column("payload", maitred.db.base.Json(), nullable=False),
@@ -267,7 +267,7 @@ def upgrade() -> None:
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("pos_tables", maitred.db.base.Json(), nullable=False),
         sa.Column("party_size", sa.Integer(), nullable=True),
-        sa.Column("date", sa.Integer(), nullable=True),
+        sa.Column("date", sa.BigInteger(), nullable=True),
         sa.Column("opened_at", maitred.db.base.Timestamp(timezone=True), nullable=True),
         sa.Column("closed_at", maitred.db.base.Timestamp(timezone=True), nullable=True),
         sa.Column("voided_at", maitred.db.base.Timestamp(timezone=True), nullable=True),
