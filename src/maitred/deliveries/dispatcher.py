@@ -14,9 +14,10 @@ from datetime import datetime, timedelta
 import structlog
 
 from maitred.clock import get_clock, now
-from maitred.deliveries import claims, sender, wake
+from maitred.deliveries import claims, rules, sender, wake
 from maitred.deliveries.models import PENDING
 from maitred.deliveries.results import AttemptResult, Breaker, record_results
+from maitred.errors import ServiceUnavailable
 from maitred.runtime import Runtime
 
 log = structlog.get_logger(__name__)
@@ -66,6 +67,7 @@ class Dispatcher:
         self._breaker = Breaker(
             threshold=self.settings.breaker_threshold,
             cooldown=self.settings.breaker_cooldown * self.settings.retry_scale,
+            disable_after=rules.RetryPolicy.from_settings(self.settings).disable_after,
         )
         self._held: dict[str, claims.ClaimedDelivery] = {}  # by attempt token, until recorded
         self._sending: Counter[int] = Counter()  # sends in progress per endpoint
@@ -203,6 +205,14 @@ class Dispatcher:
         breaker = self._breaker
         try:
             await self.runtime.writer.run(lambda s: record_results(s, batch, breaker))
+        except ServiceUnavailable:
+            # The database is away: keep the results, and their leases (the heartbeat renews
+            # them once it is back), and record them then instead of sending them all again.
+            log.warning("recording results postponed", results=len(batch))
+            self._results[:0] = batch
+            self._results_ready.set()
+            await asyncio.sleep(self.settings.poll_interval)
+            return
         except Exception:
             log.exception("recording results failed", results=len(batch))
         for result in batch:

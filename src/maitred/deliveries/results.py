@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import structlog
-from sqlalchemy import bindparam, case, func, insert, select, update
+from sqlalchemy import ColumnElement, and_, bindparam, case, func, insert, select, update
 from sqlalchemy.orm import Session, aliased
 
 from maitred.clock import now
@@ -57,6 +57,9 @@ class Breaker:
 
     threshold: int
     cooldown: float  # already scaled
+    # Failing without a single success for this long disables the endpoint (0: never); already
+    # scaled. Any success restarts the count, so sporadic failure never disables.
+    disable_after: float = 0.0
 
 
 _complete = (
@@ -227,9 +230,10 @@ def _health_values(batch: list[AttemptResult], breaker: Breaker) -> dict[str, ob
         )
     elif change.failures:
         count = Endpoint.consecutive_failures + change.failures
+        since = func.coalesce(Endpoint.failing_since, failures[0].finished_at)
         values.update(
             consecutive_failures=count,
-            failing_since=func.coalesce(Endpoint.failing_since, failures[0].finished_at),
+            failing_since=since,
             circuit_open_until=case(
                 (count >= breaker.threshold, _open_until(batch, breaker)),
                 else_=Endpoint.circuit_open_until,
@@ -237,7 +241,25 @@ def _health_values(batch: list[AttemptResult], breaker: Breaker) -> dict[str, ob
             if breaker.threshold > 0
             else Endpoint.circuit_open_until,
         )
+        if breaker.disable_after > 0:
+            values.update(_disable_values(since, failures[-1], breaker.disable_after))
     return values
+
+
+def _disable_values(
+    since: ColumnElement[datetime], last: AttemptResult, window: float
+) -> dict[str, object]:
+    """Disable the endpoint once it has failed for `window` seconds without a single success
+    (`since` is its first failure after the last success)."""
+    failing_too_long = and_(
+        Endpoint.disabled_at.is_(None),
+        since <= last.finished_at - timedelta(seconds=window),
+    )
+    reason = f"no success for {timedelta(seconds=round(window))}; last error: {last.error}"
+    return {
+        "disabled_at": case((failing_too_long, last.finished_at), else_=Endpoint.disabled_at),
+        "disabled_reason": case((failing_too_long, reason), else_=Endpoint.disabled_reason),
+    }
 
 
 def _open_until(batch: list[AttemptResult], breaker: Breaker) -> datetime:

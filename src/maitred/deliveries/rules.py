@@ -16,6 +16,9 @@ from maitred.deliveries.models import DELIVERED, FAILED, PENDING
 RETRYABLE_4XX = frozenset({408, 409, 425, 429})
 # A server that says it does not implement the call will not in three days (decision 4).
 FINAL_5XX = frozenset({501, 505})
+# An endpoint failing without one success for this many retry windows is disabled (about six
+# days): long enough that one delivery's own retries never do it, and any success restarts it.
+DISABLE_AFTER_WINDOWS = 2.0
 
 
 class Verdict(StrEnum):
@@ -89,6 +92,16 @@ class RetryPolicy:
             scale=settings.retry_scale,
             slow_floor=settings.slow_retry_floor,
         )
+
+    @property
+    def window(self) -> float:
+        """Seconds the whole schedule spans (before jitter): a delivery's retry window."""
+        return sum(self.schedule) * self.scale
+
+    @property
+    def disable_after(self) -> float:
+        """Seconds an endpoint may fail without a single success before it is disabled."""
+        return self.window * DISABLE_AFTER_WINDOWS
 
     def delay(
         self, attempt: int, *, slow: bool, retry_after: float | None, rand: float
