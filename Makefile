@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv bytecode demo test test-fast lint fmt bench serve clean migration
+.PHONY: venv bytecode demo test test-fast lint fmt bench soak serve clean migration
 
 venv: $(STAMP)
 
@@ -42,6 +42,15 @@ fmt: venv
 # make bench [BENCH_ARGS="P1 P6 --quick"]: every scenario by default.
 bench: bytecode
 	$(BIN)/python -m bench $(BENCH_ARGS)
+
+# make soak: the reliability suite's long run, about 30 minutes, not part of make test. Random
+# kill -9 of workers (SQLite, PostgreSQL) and repeated database restarts run SOAK_SECONDS each;
+# the crash points and the receiver outage (at its soak length) run once. Prints the figures.
+SOAK_SECONDS ?= 520
+soak: bytecode
+	MAITRED_SOAK_SECONDS=$(SOAK_SECONDS) $(BIN)/pytest -q --timeout=3600 \
+		tests/reliability/test_crashes.py \
+		tests/reliability/test_database_restart.py tests/reliability/test_outage.py
 
 serve: venv
 	$(BIN)/maitred serve

@@ -4,11 +4,7 @@ same webhook-id; two workers on PostgreSQL share 2,000 deliveries, none lost, no
 from __future__ import annotations
 
 import asyncio
-import json
-import os
 import signal
-import subprocess
-import sys
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -37,48 +33,7 @@ from tests.deliveries.helpers import (
     state_of,
     wait_until,
 )
-
-
-def _env(settings: Settings, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MAITRED_")}
-    env.update(
-        MAITRED_DATABASE_URL=settings.database_url,
-        MAITRED_DATA_DIR=str(settings.data_dir),
-        MAITRED_SECRET_KEY=settings.secret_key or "",
-        MAITRED_ALLOW_LOOPBACK="true",
-        MAITRED_POLL_INTERVAL=str(settings.poll_interval),
-        MAITRED_RETRY_SCHEDULE=json.dumps(settings.retry_schedule),
-        MAITRED_RETRY_SCALE=str(settings.retry_scale),
-        MAITRED_LOG_LEVEL="warning",
-    )
-    env.update(extra)
-    return env
-
-
-def _start_worker(settings: Settings, log: Path, **extra: str) -> subprocess.Popen[bytes]:
-    with log.open("ab") as out:
-        return subprocess.Popen(
-            [sys.executable, "-m", "maitred", "worker"],
-            env=_env(settings, **extra),
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-
-
-async def _exit_code(process: subprocess.Popen[bytes], timeout: float = 30) -> int:
-    """Wait for the process off the event loop (the receiver must keep answering meanwhile)."""
-    try:
-        return await asyncio.to_thread(process.wait, timeout)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        return await asyncio.to_thread(process.wait)
-
-
-async def _stop(process: subprocess.Popen[bytes]) -> int:
-    """SIGTERM (a graceful stop) and the exit code."""
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-    return await _exit_code(process)
+from tests.reliability.procs import exit_code, start_worker, stop
 
 
 @pytest.mark.e2e
@@ -97,7 +52,7 @@ async def test_delivery_survives_kill_9_mid_flight_with_the_same_webhook_id(
         log = tmp_path / "worker.log"
         # Both start now (imports are slow on a busy machine); whichever claims gets killed.
         workers = {
-            name: _start_worker(settings, log, MAITRED_LEASE_SECONDS="1", MAITRED_WORKER_ID=name)
+            name: start_worker(settings, log, MAITRED_LEASE_SECONDS="1", MAITRED_WORKER_ID=name)
             for name in ("a", "b")
         }
         try:
@@ -107,12 +62,12 @@ async def test_delivery_survives_kill_9_mid_flight_with_the_same_webhook_id(
             assert owner in workers
             victim = workers.pop(owner)
             victim.send_signal(signal.SIGKILL)
-            assert await _exit_code(victim) == -signal.SIGKILL
+            assert await exit_code(victim) == -signal.SIGKILL
             assert state_of(runtime, delivery_id) == "inflight"
             await wait_until(lambda: state_of(runtime, delivery_id) == "delivered")
         finally:
             release.set()
-            codes = [await _stop(w) for w in workers.values()]
+            codes = [await stop(w) for w in workers.values()]
         assert codes == [0], log.read_text()
     ids = receiver.ids()
     assert len(ids) == 2
@@ -129,16 +84,16 @@ async def test_a_crash_after_sending_redelivers_the_same_message(
         partner = await add_partner(runtime, webhook_url=receiver.url)
         delivery_id = await enqueue(runtime, partner, {"n": 1})
         log = tmp_path / "worker.log"
-        crashing = _start_worker(
+        crashing = start_worker(
             settings, log, MAITRED_LEASE_SECONDS="1", MAITRED_CRASH_AT="after_send"
         )
-        assert await _exit_code(crashing) == 137
+        assert await exit_code(crashing) == 137
         assert len(receiver.received) == 1
-        worker = _start_worker(settings, log, MAITRED_LEASE_SECONDS="1")
+        worker = start_worker(settings, log, MAITRED_LEASE_SECONDS="1")
         try:
             await wait_until(lambda: state_of(runtime, delivery_id) == "delivered")
         finally:
-            assert await _stop(worker) == 0, log.read_text()
+            assert await stop(worker) == 0, log.read_text()
     assert receiver.ids() == [receiver.ids()[0]] * 2
 
 
@@ -202,14 +157,14 @@ async def test_two_workers_on_postgresql_deliver_2000_none_lost_none_twice(
         log = tmp_path / "workers.log"
         extra = {"MAITRED_ENDPOINT_CONCURRENCY": "64"}
         workers = [
-            _start_worker(pg_settings, log, MAITRED_WORKER_ID=f"w{i}", **extra) for i in (1, 2)
+            start_worker(pg_settings, log, MAITRED_WORKER_ID=f"w{i}", **extra) for i in (1, 2)
         ]
         try:
             # Count on the receiver first: polling it costs no query on the receiver's loop.
             await wait_until(lambda: len(receiver.received) >= total, timeout=60, what="2000")
             await wait_until(lambda: _delivered(runtime) == total, timeout=30, what="recorded")
         finally:
-            codes = [await _stop(w) for w in workers]
+            codes = [await stop(w) for w in workers]
         assert codes == [0, 0], log.read_text()
         with runtime.db.read_sessions() as session:
             rows = session.execute(
