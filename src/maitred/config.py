@@ -74,7 +74,9 @@ class Settings(BaseSettings):
     poll_interval: float = Field(default=0.5, description="Idle worker poll period, seconds.")
     claim_batch: int = 64
     worker_concurrency: int = Field(default=64, description="In-flight sends per worker.")
-    endpoint_concurrency: int = Field(default=8, description="In-flight sends per endpoint.")
+    endpoint_concurrency: int = Field(
+        default=32, description="In-flight sends per endpoint per worker (docs/decisions/0006)."
+    )
     breaker_threshold: int = Field(default=5, description="Consecutive failures that open it.")
     breaker_cooldown: float = Field(default=30.0, description="Seconds the breaker stays open.")
     response_body_limit: int = Field(default=2048, description="Bytes of a response we keep.")
