@@ -5,15 +5,19 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from sqlalchemy import text
+from structlog.testing import capture_logs
 
 from maitred.config import Settings
 from maitred.db.engine import make_throwaway_engine
 from maitred.db.migrate import upgrade
+from maitred.errors import ServiceUnavailable
 from maitred.orders import followups, seating
+from maitred.worker.followups import FollowUpLoop
 from tests.factories import RMS_KEY, Hub, bearer, fixture, open_hub
 
 
@@ -117,3 +121,26 @@ def test_the_queue_query_reads_only_pending_rows_through_its_index(tmp_path: Pat
     engine.dispose()
     assert "USING INDEX ix_reservations_followup" in plan
     assert "TEMP B-TREE" not in plan  # no sort either: the index is in due order
+
+
+async def test_a_round_while_the_database_is_away_logs_one_line_and_waits() -> None:
+    """Unit level: the writer reports the database away; the loop warns without a traceback
+    (a restart must not flood the log once per poll) and tries again later."""
+
+    class AwayWriter:
+        calls = 0
+
+        async def run(self, _job: object) -> int:
+            AwayWriter.calls += 1
+            raise ServiceUnavailable()
+
+    runtime = SimpleNamespace(writer=AwayWriter(), settings=SimpleNamespace(poll_interval=0.01))
+    loop = FollowUpLoop(runtime)  # type: ignore[arg-type]
+    with capture_logs() as logs:
+        assert await loop._round() == 0
+        assert await loop._round() == 0
+    assert AwayWriter.calls == 2
+    assert [(e["event"], e["log_level"]) for e in logs] == [
+        ("booking follow-ups postponed: database unavailable", "warning")
+    ] * 2
+    assert not any("exc_info" in e for e in logs)

@@ -122,6 +122,8 @@ class Dispatcher:
             if limit > 0:
                 try:
                     claimed = await self._claim(limit)
+                except ServiceUnavailable:  # the database is away: one line per poll, no trace
+                    log.warning("claim postponed: database unavailable")
                 except Exception:
                     log.exception("claim failed")
             for delivery in claimed:
@@ -235,5 +237,7 @@ class Dispatcher:
             await self.runtime.writer.run(
                 lambda s: claims.extend_leases(s, tokens=tokens, lease_seconds=lease)
             )
+        except ServiceUnavailable:
+            log.warning("lease heartbeat postponed: database unavailable")
         except Exception:
             log.exception("lease heartbeat failed")

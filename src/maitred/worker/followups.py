@@ -9,6 +9,7 @@ import contextlib
 import structlog
 
 from maitred import signals
+from maitred.errors import ServiceUnavailable
 from maitred.orders import followups
 from maitred.runtime import Runtime
 
@@ -54,6 +55,9 @@ class FollowUpLoop:
     async def _round(self) -> int:
         try:
             taken = await self.runtime.writer.run(followups.apply_pending)
+        except ServiceUnavailable:  # the database is away: one line per poll, no trace
+            log.warning("booking follow-ups postponed: database unavailable")
+            return 0
         except Exception:
             log.exception("booking follow-ups failed; retrying")
             return 0
