@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import BaseModel, field_validator
+
 UNSTORABLE = "Text must not contain NUL characters or unpaired surrogates."
 
 
@@ -30,3 +32,12 @@ def _encodes(value: str) -> bool:
     except UnicodeEncodeError:
         return False
     return True
+
+
+class StorableModel(BaseModel):
+    """A model of inbound input whose every field must be storable text (see `storable`)."""
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _storable(cls, value: Any) -> Any:
+        return storable(value)

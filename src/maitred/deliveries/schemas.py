@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator
 from pydantic.alias_generators import to_camel
@@ -82,7 +82,7 @@ class EndpointRead(_Read):
     pending: int = 0
 
 
-class ReplayFilter(_Read):
+class ReplayFilter(_Read, text.StorableModel):
     """Which failed deliveries a bulk replay puts back in the queue."""
 
     partner_id: str | None = None
@@ -97,11 +97,6 @@ class ReplayFilter(_Read):
         if isinstance(value, int | float):
             raise ValueError("Input should be an ISO 8601 date-time")
         return value
-
-    @field_validator("*", mode="after")
-    @classmethod
-    def _storable(cls, value: Any) -> Any:
-        return text.storable(value)
 
 
 class ReplayCount(_Read):

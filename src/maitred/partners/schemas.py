@@ -6,7 +6,7 @@ from __future__ import annotations
 import base64
 import binascii
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
 from pydantic import (
@@ -15,7 +15,6 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
-    field_validator,
 )
 
 from maitred import text
@@ -52,7 +51,7 @@ Token = Annotated[str, StringConstraints(min_length=1, max_length=4096)]
 SigningSecret = Annotated[str, AfterValidator(_check_signing_secret)]
 
 
-class PartnerFields(BaseModel):
+class PartnerFields(text.StorableModel):
     """A partner's declared state (the body of `PUT /admin/partners/{id}`).
 
     Plain fields are replaced (omitted means empty). Secrets are write-only, so a client that
@@ -69,11 +68,6 @@ class PartnerFields(BaseModel):
     token: Token | None = None
     webhook_url: Url | None = None
     signing_secret: SigningSecret | None = None
-
-    @field_validator("*", mode="after")
-    @classmethod
-    def _storable(cls, value: Any) -> Any:
-        return text.storable(value)
 
 
 class PartnerSpec(PartnerFields):

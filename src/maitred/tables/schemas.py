@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from maitred import text
 
@@ -111,14 +110,9 @@ class MappingsView(BaseModel):
     unmapped_pos: list[TableRead] = Field(description="Present POS tables nothing maps to.")
 
 
-class MappingUpdate(BaseModel):
+class MappingUpdate(text.StorableModel):
     """Body of `PUT /admin/venues/{venue_id}/table-mappings/{rms_table_id}`."""
 
     model_config = ConfigDict(populate_by_name=True)
 
     pos_table_id: str = Field(alias="posTableId", min_length=1, max_length=200)
-
-    @field_validator("*", mode="after")
-    @classmethod
-    def _storable(cls, value: Any) -> Any:
-        return text.storable(value)

@@ -5,16 +5,14 @@ and that partner's own id for the venue."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     AfterValidator,
-    BaseModel,
     ConfigDict,
     Field,
     StringConstraints,
-    field_validator,
 )
 
 from maitred import text
@@ -38,7 +36,7 @@ Status = Annotated[
 ]
 
 
-class LinkSpec(BaseModel):
+class LinkSpec(text.StorableModel):
     """Which partner serves the venue in a role, and its own id for the venue."""
 
     model_config = ConfigDict(extra="forbid")
@@ -46,13 +44,8 @@ class LinkSpec(BaseModel):
     partner: Slug
     venue_id: Annotated[str, StringConstraints(min_length=1, max_length=200)]
 
-    @field_validator("*", mode="after")
-    @classmethod
-    def _storable(cls, value: Any) -> Any:
-        return text.storable(value)
 
-
-class VenueFields(BaseModel):
+class VenueFields(text.StorableModel):
     """A venue's declared state (the body of `PUT /admin/venues/{id}`); an omitted role means
     no partner in that role, so a PUT replaces the venue's links."""
 
@@ -71,11 +64,6 @@ class VenueFields(BaseModel):
     def links(self) -> dict[str, LinkSpec]:
         """The declared links by role."""
         return {role: link for role in ROLES if (link := getattr(self, role)) is not None}
-
-    @field_validator("*", mode="after")
-    @classmethod
-    def _storable(cls, value: Any) -> Any:
-        return text.storable(value)
 
 
 class VenueSpec(VenueFields):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import (
     BaseModel,
@@ -16,7 +16,6 @@ from pydantic import (
     Field,
     PlainSerializer,
     StrictInt,
-    field_validator,
     model_validator,
 )
 
@@ -33,13 +32,8 @@ Int32 = Annotated[StrictInt, Field(ge=-(2**31), le=2**31 - 1)]
 NonBlank = Annotated[str, Field(min_length=1, pattern=r"\S")]
 
 
-class _In(BaseModel):
+class _In(text.StorableModel):
     model_config = ConfigDict(extra="ignore", populate_by_name=True)
-
-    @field_validator("*", mode="after")
-    @classmethod
-    def _storable(cls, value: Any) -> Any:
-        return text.storable(value)
 
 
 class _Out(BaseModel):

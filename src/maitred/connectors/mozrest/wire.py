@@ -28,13 +28,8 @@ UnixSeconds = Annotated[StrictInt, Field(gt=-253_402_300_800, lt=253_402_300_800
 NonBlank = Annotated[str, Field(min_length=1, pattern=r"\S")]
 
 
-class _In(BaseModel):
+class _In(text.StorableModel):
     model_config = ConfigDict(extra="ignore", populate_by_name=True)
-
-    @field_validator("*", mode="after")
-    @classmethod
-    def _storable(cls, value: Any) -> Any:
-        return text.storable(value)
 
 
 class Contact(_In):
