@@ -10,10 +10,14 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpx2 as httpx
 from aiohttp import web
+from fastapi import FastAPI
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
+from maitred.api import errors
+from maitred.api.admin_deliveries import router as admin_router
 from maitred.clock import now
 from maitred.config import Settings
 from maitred.deliveries import service
@@ -215,3 +219,15 @@ def attempts_of(runtime: Runtime, delivery_id: int) -> list[DeliveryAttempt]:
                 .order_by(DeliveryAttempt.number, DeliveryAttempt.id)
             )
         )
+
+
+@asynccontextmanager
+async def admin_client(runtime: Runtime) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client on an app serving only the deliveries admin router, on `runtime`."""
+    app = FastAPI()
+    errors.install(app)
+    app.include_router(admin_router)
+    app.state.runtime = runtime
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://hub") as http:
+        yield http

@@ -7,15 +7,13 @@ from collections.abc import AsyncIterator
 import httpx2 as httpx
 import pytest
 from aiohttp import web
-from fastapi import FastAPI
 
-from maitred.api import errors
-from maitred.api.admin_deliveries import router
 from maitred.runtime import Runtime
 from tests.conftest import ADMIN_TOKEN
 from tests.deliveries.helpers import (
     Received,
     add_partner,
+    admin_client,
     dispatching,
     enqueue,
     receiving,
@@ -29,12 +27,7 @@ ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 @pytest.fixture
 async def client(runtime: Runtime) -> AsyncIterator[httpx.AsyncClient]:
     """An HTTP client on an app serving only the deliveries admin router."""
-    app = FastAPI()
-    errors.install(app)
-    app.include_router(router)
-    app.state.runtime = runtime
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://hub") as http:
+    async with admin_client(runtime) as http:
         yield http
 
 

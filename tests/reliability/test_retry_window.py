@@ -17,14 +17,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-import httpx2 as httpx
 import pytest
 from aiohttp import web
-from fastapi import FastAPI
 from sqlalchemy import select
 
-from maitred.api import errors
-from maitred.api.admin_deliveries import router
 from maitred.config import Settings
 from maitred.deliveries import rules, service
 from maitred.deliveries.models import DELIVERED, FAILED, PENDING, Delivery, Endpoint
@@ -34,6 +30,7 @@ from tests.deliveries.helpers import (
     PartnerCreds,
     Received,
     add_partner,
+    admin_client,
     attempts_of,
     dispatching,
     enqueue,
@@ -309,18 +306,6 @@ async def test_410_disables_at_once_and_keeps_what_is_queued(
     assert len(set(receiver.ids())) == len(ids) + len(later)
 
 
-@asynccontextmanager
-async def _admin_client(runtime: Runtime) -> AsyncIterator[httpx.AsyncClient]:
-    """An HTTP client on a hub app serving the deliveries admin API with `runtime`."""
-    app = FastAPI()
-    errors.install(app)
-    app.include_router(router)
-    app.state.runtime = runtime
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://hub") as http:
-        yield http
-
-
 async def _cli_replays(settings: Settings, runs: int) -> list[int]:
     """`maitred deliveries replay --all-failed` in `runs` processes started at once."""
     env = os.environ | {
@@ -400,8 +385,8 @@ async def test_bulk_replay_requeues_exactly_the_failed_set_once(
                 # Two hubs (two writers, two transactions) answer one call each, at once.
                 async with (
                     runtime_with(settings) as other,
-                    _admin_client(runtime) as one,
-                    _admin_client(other) as two,
+                    admin_client(runtime) as one,
+                    admin_client(other) as two,
                 ):
                     answers = await asyncio.gather(
                         one.post("/admin/deliveries/replay", headers=ADMIN, json={}),
