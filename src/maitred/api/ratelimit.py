@@ -24,7 +24,7 @@ class TokenBuckets:
         self.rate = rate
         self.burst = float(burst)
         self._clock = clock
-        self._lock = threading.Lock()  # sync dependencies run on FastAPI's thread pool
+        self._lock = threading.Lock()  # callers: the event loop, or a sync route in the pool
         self._buckets: dict[str, tuple[float, float]] = {}  # key -> (tokens, at)
 
     @property
