@@ -14,26 +14,12 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    PlainSerializer,
     StrictInt,
     model_validator,
 )
 
-from maitred import text
-
-# Bounded by what is stored: NUMERIC(12, 2) and INTEGER columns (a 400-digit number is refused
-# with a 400 naming the field, not left to overflow in the database).
-Money = Annotated[
-    Decimal,
-    Field(gt=-(10**10), lt=10**10),
-    PlainSerializer(float, return_type=float, when_used="json"),
-]
-Int32 = Annotated[StrictInt, Field(ge=-(2**31), le=2**31 - 1)]
-NonBlank = Annotated[str, Field(min_length=1, pattern=r"\S")]
-
-
-class _In(text.StorableModel):
-    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+from maitred.connectors.mozrest.types import Int32, Money, NonBlank
+from maitred.connectors.mozrest.types import WireIn as _In
 
 
 class _Out(BaseModel):

@@ -7,29 +7,15 @@ partner sending a newer payload must still be accepted. Types that matter are st
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, StrictInt, field_validator
+from pydantic import BaseModel, Field, StrictInt, field_validator
 
-from maitred import text
+from maitred.connectors.mozrest.types import Int32, Money, NonBlank
+from maitred.connectors.mozrest.types import WireIn as _In
 
-# Bounded by what is stored: NUMERIC(12, 2) and INTEGER columns (a 400-digit number is refused
-# with a 400 naming the field, not left to overflow in the database).
-Money = Annotated[
-    Decimal,
-    Field(gt=-(10**10), lt=10**10),
-    PlainSerializer(float, return_type=float, when_used="json"),
-]
-Int32 = Annotated[StrictInt, Field(ge=-(2**31), le=2**31 - 1)]
 # Unix seconds up to the end of year 9999 (stored as a 64-bit integer: bookings after 2038 fit).
 UnixSeconds = Annotated[StrictInt, Field(gt=-253_402_300_800, lt=253_402_300_800)]
-# spec (error_body fixture): "This value should not be blank."
-NonBlank = Annotated[str, Field(min_length=1, pattern=r"\S")]
-
-
-class _In(text.StorableModel):
-    model_config = ConfigDict(extra="ignore", populate_by_name=True)
 
 
 class Contact(_In):
