@@ -1,17 +1,22 @@
-"""Leases: a heartbeat keeps a slow send's claim, and a completion under an old attempt token
-(after the delivery was reclaimed) changes nothing."""
+"""Leases: a heartbeat keeps a slow send's claim, a completion under an old attempt token
+(after the delivery was reclaimed) changes nothing, and a stopping worker records what it sent."""
 
 from __future__ import annotations
 
 import asyncio
+import threading
+import time
 from datetime import timedelta
 
+import pytest
 from aiohttp import web
 from sqlalchemy import update
+from sqlalchemy.orm import Session
 
 from maitred.clock import now
 from maitred.config import Settings
 from maitred.deliveries import claims, rules
+from maitred.deliveries import dispatcher as dispatcher_module
 from maitred.deliveries.dispatcher import Dispatcher
 from maitred.deliveries.models import Delivery
 from maitred.deliveries.results import AttemptResult, Breaker, record_results
@@ -107,3 +112,29 @@ async def test_a_claimed_head_blocks_its_key_but_not_others(runtime: Runtime) ->
     claimed = await runtime.writer.run(lambda s: claims.claim(s, spec, {}))
     assert sorted(c.id for c in claimed) == [first, other, free]
     assert await runtime.writer.run(lambda s: claims.claim(s, spec, {})) == []
+
+
+async def test_stop_returns_only_once_the_last_results_are_recorded(
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A result whose recording is still in the writer when `stop` is called is durable when
+    `stop` returns: the flush in progress is finished, not cancelled half-way."""
+    recording = threading.Event()
+
+    def slow_record(session: Session, results: list[AttemptResult], breaker: Breaker) -> None:
+        recording.set()
+        time.sleep(0.3)  # the writer thread is busy with this batch when stop is called
+        record_results(session, results, breaker)
+
+    monkeypatch.setattr(dispatcher_module, "record_results", slow_record)
+    async with receiving() as receiver:
+        partner = await add_partner(runtime, webhook_url=receiver.url)
+        delivery_id = await enqueue(runtime, partner, {"n": 1})
+        worker = Dispatcher(runtime, worker_id="stopping")
+        await worker.start()
+        try:
+            await wait_until(recording.is_set, what="the result to be recording")
+        finally:
+            await worker.stop()
+        assert len(receiver.received) == 1
+        assert state_of(runtime, delivery_id) == "delivered"

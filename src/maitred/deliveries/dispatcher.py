@@ -76,6 +76,7 @@ class Dispatcher:
         self._wake = asyncio.Event()
         self._results_ready = asyncio.Event()
         self._stopping = False
+        self._flushing = True  # the flush loop runs until stop has no more sends to wait for
         self._next_due: datetime | None = None
         self._background: list[asyncio.Task[None]] = []
         self.sent = 0
@@ -104,10 +105,16 @@ class Dispatcher:
             await claim_loop
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
-        for task in (flush_loop, heartbeat):
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        # The flush loop ends by itself after the flush it may be in: cancelling it there would
+        # return before that batch commits (the writer still runs it), so a caller reading the
+        # deliveries right after stop saw them in flight.
+        self._flushing = False
+        self._results_ready.set()
+        with contextlib.suppress(Exception):
+            await flush_loop
+        heartbeat.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await heartbeat
         await self._flush()
         self._background = []
         log.info("dispatcher stopped", worker_id=self.worker_id, sent=self.sent)
@@ -189,7 +196,7 @@ class Dispatcher:
             self._wake.set()  # a slot is free
 
     async def _flush_loop(self) -> None:
-        while True:
+        while self._flushing:
             await self._results_ready.wait()
             # Linger briefly while sends of the same round finish: one commit for all of them.
             deadline = asyncio.get_running_loop().time() + FLUSH_LINGER
