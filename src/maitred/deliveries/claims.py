@@ -25,6 +25,7 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, aliased
 
 from maitred.clock import now
@@ -152,14 +153,68 @@ def _queries() -> tuple[
 _EXPIRED, _ENDPOINTS, _PENDING = _queries()
 
 
-def _load(session: Session, ids: list[int]) -> dict[int, tuple[Delivery, str | None, str | None]]:
-    """The chosen deliveries, whole, with their partner's encrypted credentials."""
-    query = (
-        select(Delivery, Partner.token_encrypted, Partner.signing_secret_encrypted)
-        .outerjoin(Partner, Partner.id == Delivery.partner_id)
-        .where(Delivery.id.in_(ids))
+_deliveries = Delivery.__table__
+_LOAD = (
+    select(
+        Delivery.id, Delivery.message_id, Delivery.endpoint_id, Delivery.partner_id,
+        Delivery.venue_id, Delivery.kind, Delivery.method, Delivery.url, Delivery.body,
+        Delivery.correlation_id, Delivery.attempts,
+        Partner.token_encrypted, Partner.signing_secret_encrypted,
     )
-    return {d.id: (d, token, secret) for d, token, secret in session.execute(query)}
+    .outerjoin(Partner, Partner.id == Delivery.partner_id)
+    .where(Delivery.id.in_(bindparam("ids", expanding=True)))
+)  # fmt: skip
+_LEASE = (
+    update(_deliveries)  # type: ignore[arg-type]
+    .where(_deliveries.c.id == bindparam("b_id"))
+    .values(
+        state=INFLIGHT,
+        attempts=bindparam("b_attempt"),
+        lease_owner=bindparam("b_owner"),
+        lease_expires_at=bindparam("b_until"),
+        attempt_token=bindparam("b_token"),
+        updated_at=bindparam("b_at"),
+    )
+)
+
+
+def _lease(
+    connection: Connection, spec: Claim, at: datetime, ids: list[int]
+) -> list[ClaimedDelivery]:
+    """Lease the chosen deliveries (rows already locked by the claim) as plain statements: one
+    read with the partner's encrypted credentials, one batched update (the ORM's load and
+    flush of the same rows cost four times as much)."""
+    rows = {row.id: row for row in connection.execute(_LOAD, {"ids": ids})}
+    until = at + timedelta(seconds=spec.lease_seconds)
+    claimed = [
+        ClaimedDelivery(
+            id=row.id,
+            message_id=row.message_id,
+            endpoint_id=row.endpoint_id,
+            partner_id=row.partner_id,
+            venue_id=row.venue_id,
+            kind=row.kind,
+            method=row.method,
+            url=row.url,
+            body=row.body,
+            correlation_id=row.correlation_id,
+            attempt=row.attempts + 1,
+            attempt_token=uuid.uuid4().hex,
+            token_encrypted=row.token_encrypted,
+            secret_encrypted=row.signing_secret_encrypted,
+        )
+        for row in (rows[i] for i in ids if i in rows)
+    ]
+    if claimed:
+        connection.execute(
+            _LEASE,
+            [
+                {"b_id": c.id, "b_attempt": c.attempt, "b_owner": spec.worker_id,
+                 "b_until": until, "b_token": c.attempt_token, "b_at": at}
+                for c in claimed
+            ],
+        )  # fmt: skip
+    return claimed
 
 
 def _take_probe(session: Session, endpoint_id: int, was: datetime, until: datetime) -> bool:
@@ -201,8 +256,7 @@ def claim(session: Session, spec: Claim, in_flight: Mapping[int, int]) -> list[C
             room.room[endpoint_id] -= len(taken)
             if room.done:
                 break
-    loaded = _load(session, room.chosen) if room.chosen else {}
-    return [_lease(session, spec, at, *loaded[i]) for i in room.chosen if i in loaded]
+    return _lease(connection, spec, at, room.chosen) if room.chosen else []
 
 
 class _Room:
@@ -236,39 +290,6 @@ class _Room:
             return False
         self.room[endpoint_id] -= 1
         return True
-
-
-def _lease(
-    session: Session,
-    spec: Claim,
-    at: datetime,
-    delivery: Delivery,
-    token: str | None,
-    secret: str | None,
-) -> ClaimedDelivery:
-    attempt_token = uuid.uuid4().hex
-    delivery.state = INFLIGHT
-    delivery.attempts += 1
-    delivery.lease_owner = spec.worker_id
-    delivery.lease_expires_at = at + timedelta(seconds=spec.lease_seconds)
-    delivery.attempt_token = attempt_token
-    delivery.updated_at = at
-    return ClaimedDelivery(
-        id=delivery.id,
-        message_id=delivery.message_id,
-        endpoint_id=delivery.endpoint_id,
-        partner_id=delivery.partner_id,
-        venue_id=delivery.venue_id,
-        kind=delivery.kind,
-        method=delivery.method,
-        url=delivery.url,
-        body=delivery.body,
-        correlation_id=delivery.correlation_id,
-        attempt=delivery.attempts,
-        attempt_token=attempt_token,
-        token_encrypted=token,
-        secret_encrypted=secret,
-    )
 
 
 def extend_leases(session: Session, *, tokens: list[str], lease_seconds: float) -> int:
