@@ -26,6 +26,12 @@ def execute(connection: Connection, sql: dict[str, str], params: dict[str, Any])
     return cursor
 
 
+def execute_many(connection: Connection, sql: dict[str, str], rows: list[dict[str, Any]]) -> None:
+    """Run `sql` once per row on the driver connection inside the current transaction."""
+    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    cursor.executemany(sql[connection.dialect.name], rows)
+
+
 def timestamp(connection: Connection, value: datetime) -> Any:
     """A UTC instant as the `Timestamp` column type stores it (naive-UTC text on SQLite)."""
     if connection.dialect.name == "sqlite":
