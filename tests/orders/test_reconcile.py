@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -20,7 +21,9 @@ import typer
 from aiohttp import web
 from cryptography.fernet import Fernet
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
+from structlog.testing import capture_logs
 from typer.testing import CliRunner
 from yarl import URL
 
@@ -28,6 +31,7 @@ from maitred.capabilities import service as capabilities
 from maitred.clock import now
 from maitred.config import Settings, get_settings
 from maitred.deliveries.models import Delivery
+from maitred.errors import ServiceUnavailable
 from maitred.flags.service import open_flags
 from maitred.monitoring.models import Trace
 from maitred.monitoring.service import TraceRecorder
@@ -43,6 +47,7 @@ from maitred.simulators.pos import POS_KEY, PosConfig, PosSim, build_app
 from maitred.simulators.pos_state import Order
 from maitred.simulators.pos_wire import pos_date
 from maitred.venues.models import Venue, VenueLink
+from maitred.worker import runner
 from maitred.worker.runner import start_in_process
 from tests.factories import fixture
 
@@ -496,3 +501,37 @@ async def test_cli_lists_and_shows_the_orders_it_keeps(
     assert f"pos_order_id: {order.id}" in shown.output
     assert missing.exit_code == 1
     assert "nope" in missing.output
+
+
+async def test_a_sweep_while_the_database_is_away_logs_one_line_and_waits(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Unit level: the sweep's first read finds the database away (OperationalError), or the
+    writer reports it (ServiceUnavailable); the sweeper warns without a traceback and sweeps
+    again at the next interval."""
+    away: list[BaseException] = [
+        OperationalError("SELECT 1", {}, ConnectionRefusedError("database is away")),
+        ServiceUnavailable(),
+    ]
+    calls: list[int] = []
+
+    async def sweep_while_away(_runtime: object) -> None:
+        calls.append(1)
+        raise away[len(calls) % 2]
+
+    monkeypatch.setattr(runner, "sweep", sweep_while_away)
+    runtime = SimpleNamespace(settings=SimpleNamespace(reconcile_interval=0.01))
+    sweeper = runner.ReconcileSweeper(runtime)  # type: ignore[arg-type]
+    with capture_logs() as logs:
+        await sweeper.start()
+        try:
+            for _ in range(500):
+                if len(calls) >= 4:
+                    break
+                await asyncio.sleep(0.01)
+        finally:
+            await sweeper.stop()
+    assert len(calls) >= 4
+    warnings = [(e["event"], e["log_level"]) for e in logs]
+    assert set(warnings) == {("reconcile sweep postponed: database unavailable", "warning")}
+    assert not any("exc_info" in e for e in logs)

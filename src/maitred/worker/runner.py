@@ -9,10 +9,12 @@ import signal
 from typing import Protocol
 
 import structlog
+from sqlalchemy.exc import OperationalError
 
 from maitred.clock import get_clock
 from maitred.config import Settings
 from maitred.deliveries.dispatcher import Dispatcher
+from maitred.errors import ServiceUnavailable
 from maitred.monitoring.service import TraceRecorder
 from maitred.orders import reconcile, retention
 from maitred.runtime import Runtime
@@ -76,6 +78,8 @@ class ReconcileSweeper:
         while not await self._stopped_within(delay):
             try:
                 await sweep(self.runtime)
+            except (ServiceUnavailable, OperationalError):  # the database is away: no trace
+                log.warning("reconcile sweep postponed: database unavailable")
             except Exception:
                 log.exception("reconcile sweep failed")
             self.sweeps += 1
