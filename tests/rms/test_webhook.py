@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import json
 from typing import Any
 
@@ -153,6 +154,17 @@ def test_truncated_json_is_400(hub: Hub) -> None:
     assert response.status_code == 400
     assert "Invalid JSON" in _field_error(response, "body")[0]
     assert_nothing_stored(hub)
+
+
+def test_a_leading_byte_order_mark_is_ignored(hub: Hub) -> None:
+    """As on the POS and admin routes: RFC 8259 lets a parser ignore a UTF-8 BOM."""
+    payload = fixture("rms_reservation_seated.json")
+    raw = codecs.BOM_UTF8 + json.dumps(payload).encode()
+    headers = bearer(RMS_KEY) | {"content-type": "application/json"}
+    response = hub.client.post("/rms", content=raw, headers=headers)
+    assert response.status_code == 200, response.text
+    [row] = hub.rows("reservations")
+    assert row["booking_id"] == payload["bookingId"]
 
 
 @pytest.mark.parametrize("raw", ["[1, 2]", '"seated"', "null", "42"])

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import codecs
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Request
@@ -97,7 +98,9 @@ def parse_webhook(body: bytes, content_type: str | None = None) -> ReservationWe
     if not json_content(content_type):
         raise BadRequest(details=field_details("body", "Content-Type must be application/json."))
     try:
-        return ReservationWebhook.model_validate_json(body)
+        # A leading UTF-8 byte order mark is ignored (RFC 8259 §8.1 allows it), as the routes
+        # whose bodies FastAPI parses with `json.loads` already do.
+        return ReservationWebhook.model_validate_json(body.removeprefix(codecs.BOM_UTF8))
     except ValidationError as exc:
         raise BadRequest(details=validation_details(exc.errors())) from None
 
