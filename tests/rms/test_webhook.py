@@ -174,3 +174,17 @@ def test_non_object_json_is_400(hub: Hub, raw: str) -> None:
     assert response.status_code == 400
     _field_error(response, "body")
     assert_nothing_stored(hub)
+
+
+def test_the_route_is_documented_and_other_methods_get_405_in_the_error_shape(hub: Hub) -> None:
+    """`POST /rms` is served by a plain route ahead of its FastAPI one (api.rms.plain_routes):
+    the OpenAPI page still describes it, and a wrong method still gets the contract's error."""
+    operation = hub.client.get("/openapi.json").json()["paths"]["/rms"]["post"]
+    schema = operation["requestBody"]["content"]["application/json"]["schema"]
+    assert {"bookingId", "venueId", "status"} <= set(schema["properties"])
+    for method in ("GET", "PUT", "DELETE"):
+        response = hub.client.request(method, "/rms", headers=bearer(RMS_KEY))
+        assert response.status_code == 405, method
+        assert response.json()["error"]["code"] == 405
+        assert "POST" in response.headers["allow"]
+    assert_nothing_stored(hub)

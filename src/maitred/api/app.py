@@ -94,6 +94,8 @@ def _mount_routers(app: FastAPI) -> None:
         rms,
     )
 
+    # Ahead of every FastAPI route, so it matches first; its APIRoute stays for the OpenAPI page.
+    app.router.routes.extend(rms.plain_routes())
     app.include_router(rms.router)
     app.include_router(pos.router)
     app.include_router(admin.router)
