@@ -269,3 +269,37 @@ async def test_a_half_open_circuit_lets_one_probe_through(runtime: Runtime) -> N
     )
     assert len(await runtime.writer.run(lambda s: claims.claim(s, spec, {}))) == 1
     assert await runtime.writer.run(lambda s: claims.claim(s, spec, {})) == []
+
+
+async def test_a_probe_slower_than_the_cooldown_is_still_the_only_one(settings: Settings) -> None:
+    """The attempt timeout (2 s) is longer than the scaled cooldown (0.05 s) and every answer
+    takes 0.3 s: while a probe waits, no second probe goes to the half-open circuit."""
+    in_flight, peak = [0], [0]
+
+    async def slow_failure(_r: Received, _nth: int) -> web.StreamResponse:
+        in_flight[0] += 1
+        peak[0] = max(peak[0], in_flight[0])
+        try:
+            await asyncio.sleep(0.3)
+            return await _status(503)
+        finally:
+            in_flight[0] -= 1
+
+    overrides = {
+        "breaker_threshold": 1,
+        "breaker_cooldown": 1.0,
+        "retry_scale": 0.05,
+        "delivery_timeout": 2.0,
+    }
+    async with runtime_with(settings, **overrides) as runtime, receiving(slow_failure) as receiver:
+        partner = await add_partner(runtime, webhook_url=receiver.url)
+        await enqueue(runtime, partner, {"n": 0})
+        async with dispatching(runtime):
+            await wait_until(lambda: _circuit_open(runtime, partner.endpoint_id))
+            for n in range(1, 9):
+                await enqueue(runtime, partner, {"n": n})
+            peak[0] = in_flight[0]
+            await asyncio.sleep(1.5)  # five probes' time, thirty cooldowns
+        probes = len(receiver.received) - 1
+    assert probes >= 2  # the circuit was probed again and again...
+    assert peak[0] == 1  # ...one probe at a time

@@ -28,6 +28,7 @@ FLUSH_LINGER = 0.01  # seconds a result may wait for others to share its commit
 # Seconds a busy worker waits after a send frees a slot before claiming again, so the slots
 # that free together are refilled by one claim instead of one claim each.
 CLAIM_LINGER = 0.005
+PROBE_RECORD = 1.0  # seconds allowed for a probe's result to be recorded after its timeout
 
 
 def make_worker_id(configured: str | None) -> str:
@@ -69,6 +70,11 @@ class Dispatcher:
             cooldown=self.settings.breaker_cooldown * self.settings.retry_scale,
             disable_after=rules.RetryPolicy.from_settings(self.settings).disable_after,
         )
+        # A half-open circuit is held for its one probe until the probe's answer can have been
+        # recorded: the cooldown, or the attempt timeout when that is longer (else a slow probe
+        # would let a second one through, and a third...).
+        probe_answered = self.settings.delivery_timeout + PROBE_RECORD
+        self._probe_wait = max(self._breaker.cooldown, probe_answered)
         self._held: dict[str, claims.ClaimedDelivery] = {}  # by attempt token, until recorded
         self._sending: Counter[int] = Counter()  # sends in progress per endpoint
         self._tasks: set[asyncio.Task[None]] = set()
@@ -158,7 +164,7 @@ class Dispatcher:
             limit=limit,
             lease_seconds=self.settings.lease_seconds,
             endpoint_cap=self.settings.endpoint_concurrency,
-            breaker_cooldown=self._breaker.cooldown,
+            breaker_cooldown=self._probe_wait,
         )
         sending = dict(self._sending)
         claimed = await self.runtime.writer.run(lambda s: claims.claim(s, spec, sending))
