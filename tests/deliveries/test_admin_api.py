@@ -14,6 +14,7 @@ from tests.deliveries.helpers import (
     Received,
     add_partner,
     admin_client,
+    attempts_of,
     dispatching,
     enqueue,
     receiving,
@@ -68,25 +69,33 @@ async def test_ping_to_an_unknown_partner_is_404(client: httpx.AsyncClient) -> N
 
 
 async def test_replay_and_enable_over_the_api(runtime: Runtime, client: httpx.AsyncClient) -> None:
-    async def gone_once(_r: Received, nth: int) -> web.StreamResponse:
-        return web.Response(status=410 if nth == 1 else 200)
+    async def first_answer_refuses(received: Received, nth: int) -> web.StreamResponse:
+        if nth > 1:
+            return web.Response(status=200)
+        return web.Response(status=410 if b"gone" in received.body else 400)
 
-    async with receiving(gone_once) as receiver:
+    async with receiving(first_answer_refuses) as receiver:
         partner = await add_partner(runtime, webhook_url=receiver.url)
-        delivery_id = await enqueue(runtime, partner, {"n": 1})
+        gone = await enqueue(runtime, partner, {"n": "gone"})
         async with dispatching(runtime):
-            await wait_until(lambda: state_of(runtime, delivery_id) == "failed")
+            # A 410 disables the endpoint; the delivery waits, pending, for the enable.
+            await wait_until(lambda: len(attempts_of(runtime, gone)) == 1)
             (endpoint,) = (await client.get("/admin/endpoints", headers=ADMIN)).json()
             assert endpoint["disabledAt"] is not None
+            assert state_of(runtime, gone) == "pending"
             enabled = await client.post(f"/admin/endpoints/{endpoint['id']}/enable", headers=ADMIN)
             assert enabled.json()["disabledAt"] is None
+            await wait_until(lambda: state_of(runtime, gone) == "delivered")
+            # A 400 fails the delivery; a replay sends it again.
+            refused = await enqueue(runtime, partner, {"n": "refused"})
+            await wait_until(lambda: state_of(runtime, refused) == "failed")
             bulk = await client.post(
                 "/admin/deliveries/replay", headers=ADMIN, json={"partnerId": "someone-else"}
             )
             assert bulk.json() == {"count": 0}
-            replayed = await client.post(f"/admin/deliveries/{delivery_id}/replay", headers=ADMIN)
+            replayed = await client.post(f"/admin/deliveries/{refused}/replay", headers=ADMIN)
             assert replayed.status_code == 200
-            await wait_until(lambda: state_of(runtime, delivery_id) == "delivered")
-            again = await client.post(f"/admin/deliveries/{delivery_id}/replay", headers=ADMIN)
+            await wait_until(lambda: state_of(runtime, refused) == "delivered")
+            again = await client.post(f"/admin/deliveries/{refused}/replay", headers=ADMIN)
     assert again.status_code == 409
-    assert len(set(receiver.ids())) == 1
+    assert len(set(receiver.ids())) == 2

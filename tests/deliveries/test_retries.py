@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 from datetime import timedelta
 
 from aiohttp import web
@@ -180,6 +181,8 @@ async def test_a_payload_superseded_while_in_flight_is_not_retried(runtime: Runt
 
 
 async def test_410_disables_the_endpoint_until_enabled(runtime: Runtime) -> None:
+    """The 410'd delivery is kept pending with what is queued behind it, and goes first in its
+    key once the endpoint is enabled: no replay, no reordering."""
     gone = [True]
 
     async def gone_until_fixed(_r: Received, _nth: int) -> web.StreamResponse:
@@ -187,12 +190,12 @@ async def test_410_disables_the_endpoint_until_enabled(runtime: Runtime) -> None
 
     async with receiving(gone_until_fixed) as receiver:
         partner = await add_partner(runtime, webhook_url=receiver.url)
-        first = await enqueue(runtime, partner, {"n": 1})
+        first = await enqueue(runtime, partner, {"n": 1}, ordering_key="check:1")
         async with dispatching(runtime):
-            await wait_until(lambda: state_of(runtime, first) == "failed")
-            later = await enqueue(runtime, partner, {"n": 2})
+            await wait_until(lambda: len(attempts_of(runtime, first)) == 1)
+            later = await enqueue(runtime, partner, {"n": 2}, ordering_key="check:1")
             await asyncio.sleep(0.4)
-            assert state_of(runtime, later) == "pending"
+            assert (state_of(runtime, first), state_of(runtime, later)) == ("pending", "pending")
             assert len(receiver.received) == 1
             endpoint = await runtime.writer.run(lambda s: s.get(Endpoint, partner.endpoint_id))
             assert endpoint is not None
@@ -201,6 +204,8 @@ async def test_410_disables_the_endpoint_until_enabled(runtime: Runtime) -> None
             gone[0] = False
             await runtime.writer.run(lambda s: service.enable_endpoint(s, partner.endpoint_id))
             await wait_until(lambda: state_of(runtime, later) == "delivered")
+        assert state_of(runtime, first) == "delivered"
+    assert [json.loads(r.body)["n"] for r in receiver.received] == [1, 1, 2]
 
 
 async def test_breaker_opens_after_consecutive_failures(settings: Settings) -> None:

@@ -132,9 +132,10 @@ def test_retries_end_in_failed_after_the_schedule(attempt: int, rand: float) -> 
     assert decision.health == "failure"
 
 
-def test_410_fails_and_disables() -> None:
+def test_410_disables_and_keeps_the_delivery_pending() -> None:
     decision = rules.decide(Verdict.GONE, attempt=1, policy=POLICY, retry_after=None, rand=0.5)
-    assert (decision.state, decision.disable_endpoint) == ("failed", True)
+    assert (decision.state, decision.delay) == ("pending", 0.0)
+    assert (decision.disable_endpoint, decision.health) == (True, "failure")
 
 
 def test_a_rejection_fails_without_touching_endpoint_health() -> None:

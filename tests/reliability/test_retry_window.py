@@ -1,12 +1,14 @@
 """Issue 5, point 3: past the retry window. Exhausted deliveries are kept as failed; an endpoint
 is disabled only when it fails continuously (never on sporadic failure) and at once on 410;
-what is queued for a disabled endpoint is kept and goes out after it is re-enabled; a bulk
+what is queued for a disabled endpoint, and what met the 410, is kept pending and goes out in
+order after it is re-enabled; a bulk
 replay re-queues exactly the failed set, and two at once (two hubs' HTTP calls, or two CLI
 processes) queue nothing twice."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import sys
 import time
@@ -29,6 +31,7 @@ from tests.conftest import ADMIN_TOKEN
 from tests.deliveries.helpers import (
     PartnerCreds,
     Received,
+    Receiver,
     add_partner,
     admin_client,
     attempts_of,
@@ -255,6 +258,21 @@ async def test_sporadic_failure_never_disables_the_endpoint(
     assert len(set(receiver.ids())) == len(ids)
 
 
+def _per_key_order_kept(receiver: Receiver) -> bool:
+    """Every key's events reached the receiver's 2xx in the order they were queued: the 410'd
+    head of a key went before the later events of that key, once the endpoint was back."""
+    last: dict[str, int] = {}
+    for record in receiver.received:
+        body = json.loads(record.body)
+        if "n" not in body:
+            continue
+        key = f"booking:{body['n'] % 5}"
+        if body["n"] < last.get(key, -1):
+            return False
+        last[key] = body["n"]
+    return True
+
+
 @pytest.mark.slow
 async def test_410_disables_at_once_and_keeps_what_is_queued(
     runtime: Runtime, figure: Record
@@ -277,31 +295,34 @@ async def test_410_disables_at_once_and_keeps_what_is_queued(
             await asyncio.sleep(20 * runtime.settings.poll_interval)
             sent_while_disabled = receiver_state.count - seen
             before_enable = _by_state(runtime, ids + later)
-            gone = before_enable.get(FAILED, [])
-            kept = before_enable.get(PENDING, [])
-            gone_attempts = {len(attempts_of(runtime, i)) for i in gone}
+            met_410 = [i for i in ids if attempts_of(runtime, i)]
+            gone_attempts = {len(attempts_of(runtime, i)) for i in met_410}
             receiver_state.healthy = True
             await runtime.writer.run(lambda s: service.enable_endpoint(s, partner.endpoint_id))
-            await wait_until(lambda: _by_state(runtime, kept).keys() == {DELIVERED})
-            replayed = await _replay_all(runtime)
             await wait_until(lambda: _by_state(runtime, ids + later).keys() == {DELIVERED})
+            replayed = await _replay_all(runtime)
     endpoint = _endpoint(runtime, partner.endpoint_id)
+    order_kept = _per_key_order_kept(receiver)
     figure(
         events=len(ids) + len(later),
         answered_410=receiver_state.statuses[410],
-        failed_on_410=len(gone),
-        pending_kept=len(kept),
+        kept_pending_after_410=len(met_410),
+        pending_kept=len(before_enable.get(PENDING, [])),
         sent_while_disabled=sent_while_disabled,
-        replayed=replayed,
+        replay_needed=replayed,
+        per_key_order_kept=order_kept,
         lost=len(ids) + len(later) - len(set(receiver.ids())),
     )
     # At once: only what was already in flight met the 410, each once, never retried.
     assert 1 <= receiver_state.statuses[410] <= runtime.settings.endpoint_concurrency
-    assert len(gone) == receiver_state.statuses[410]
+    assert len(met_410) == receiver_state.statuses[410]
     assert gone_attempts == {1}
     assert sent_while_disabled == 0
-    assert len(kept) == len(ids) + len(later) - len(gone)
-    assert replayed == len(gone)
+    # Nothing failed: what met the 410 and what was queued all waited, pending, for the enable,
+    # then went without a replay, each key's events in their order.
+    assert before_enable.keys() == {PENDING}
+    assert replayed == 0
+    assert order_kept
     assert endpoint.disabled_at is None
     assert len(set(receiver.ids())) == len(ids) + len(later)
 

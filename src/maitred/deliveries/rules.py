@@ -137,7 +137,9 @@ def decide(
     if verdict is Verdict.DELIVERED:
         return Decision(DELIVERED, health="success")
     if verdict is Verdict.GONE:
-        return Decision(FAILED, disable_endpoint=True, health="failure")
+        # Kept pending, as everything queued for the endpoint it disables: once re-enabled it is
+        # again the head of its ordering key and goes first (decision record 0007).
+        return Decision(PENDING, delay=0.0, disable_endpoint=True, health="failure")
     if verdict is Verdict.REJECTED:
         return Decision(FAILED)
     slow = verdict is Verdict.SLOW_RETRY
