@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from maitred.api import errors
 from maitred.api.admin_deliveries import router as admin_router
+from maitred.api.ratelimit import RateLimits
 from maitred.clock import now
 from maitred.config import Settings
 from maitred.deliveries import service
@@ -228,6 +229,7 @@ async def admin_client(runtime: Runtime) -> AsyncIterator[httpx.AsyncClient]:
     errors.install(app)
     app.include_router(admin_router)
     app.state.runtime = runtime
+    app.state.limits = RateLimits.from_settings(runtime.settings)  # as the lifespan does
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://hub") as http:
         yield http

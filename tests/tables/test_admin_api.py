@@ -13,6 +13,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from maitred.api import admin_tables, errors
+from maitred.api.ratelimit import RateLimits
 from maitred.runtime import Runtime
 from tests.conftest import ADMIN_TOKEN
 from tests.tables.conftest import TableServer
@@ -48,6 +49,7 @@ async def admin(runtime: Runtime) -> AsyncIterator[Admin]:
     """The tables admin router on the test runtime, served by uvicorn on 127.0.0.1."""
     app = FastAPI()
     app.state.runtime = runtime
+    app.state.limits = RateLimits.from_settings(runtime.settings)  # as the lifespan does
     errors.install(app)
     app.include_router(admin_tables.router)
     port = _free_port()

@@ -11,6 +11,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from maitred import __version__
 from maitred.api import errors
+from maitred.api.ratelimit import RateLimits
 from maitred.config import Settings, get_settings
 from maitred.monitoring.middleware import EdgeMiddleware
 from maitred.monitoring.service import TraceRecorder
@@ -39,6 +40,7 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = False) ->
         app.state.partners = PartnerDirectory(
             runtime.db.read_sessions, settings.partner_cache_seconds
         )
+        app.state.limits = RateLimits.from_settings(settings)
         recorder.start()
         dispatcher = None
         if run_worker:

@@ -39,11 +39,8 @@ def bearer_token(request: Request) -> str | None:
 
 
 def rate_limits(request: Request) -> RateLimits:
-    """The app's rate limits, made from the runtime's settings on first use."""
-    limits = getattr(request.app.state, "limits", None)
-    if not isinstance(limits, RateLimits):
-        limits = request.app.state.limits = RateLimits.from_settings(get_runtime(request).settings)
-    return limits
+    """The app's rate limits (built in the lifespan, beside the partner directory)."""
+    return cast(RateLimits, request.app.state.limits)
 
 
 def client_address(request: Request) -> str:
