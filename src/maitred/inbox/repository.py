@@ -29,7 +29,10 @@ def execute(connection: Connection, sql: dict[str, str], params: dict[str, Any])
 def execute_many(connection: Connection, sql: dict[str, str], rows: list[dict[str, Any]]) -> None:
     """Run `sql` once per row on the driver connection inside the current transaction."""
     cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
-    cursor.executemany(sql[connection.dialect.name], rows)
+    try:
+        cursor.executemany(sql[connection.dialect.name], rows)
+    finally:
+        cursor.close()
 
 
 def timestamp(connection: Connection, value: datetime) -> Any:
