@@ -4,19 +4,24 @@ and isolates a failing job."""
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import Callable
 
+import psycopg
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import func, insert, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from maitred.clock import now
+from maitred.db import writer as writer_module
 from maitred.db.engine import make_throwaway_engine
+from maitred.db.errors import database_unavailable
 from maitred.db.migrate import is_current
 from maitred.db.models import Base, InboundEvent
+from maitred.errors import ServiceUnavailable
 from maitred.runtime import Runtime
 
 
@@ -69,3 +74,57 @@ async def test_a_job_error_reaches_its_caller_and_rolls_back(runtime: Runtime) -
         await runtime.writer.run(failing)
     with runtime.db.read_sessions() as session:
         assert session.scalar(select(func.count()).select_from(InboundEvent)) == 0
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        sqlite3.OperationalError("database is locked"),
+        psycopg.OperationalError("server closed the connection unexpectedly"),
+        psycopg.InterfaceError("the connection is closed"),
+    ],
+    ids=["sqlite3", "psycopg-operational", "psycopg-interface"],
+)
+async def test_a_driver_error_saying_the_database_is_away_is_service_unavailable(
+    runtime: Runtime, error: Exception
+) -> None:
+    """The hot paths' plain statements raise the driver's own classes: the writer answers them as
+    it answers SQLAlchemy's OperationalError (503, the caller keeps what it was recording),
+    and rolls the job back."""
+
+    def job(session: Session) -> None:
+        _insert_event("x")(session)
+        raise error
+
+    with pytest.raises(ServiceUnavailable):
+        await runtime.writer.run(job)
+    with runtime.db.read_sessions() as session:
+        assert session.scalar(select(func.count()).select_from(InboundEvent)) == 0
+
+
+def test_only_errors_of_the_database_being_away_count_as_unavailable() -> None:
+    away = OperationalError("SELECT 1", {}, ConnectionRefusedError("refused"))
+    assert database_unavailable(away)
+    assert database_unavailable(psycopg.OperationalError("gone"))
+    assert not database_unavailable(IntegrityError("INSERT", {}, ValueError("duplicate")))
+    assert not database_unavailable(psycopg.errors.UniqueViolation("duplicate"))
+    assert not database_unavailable(ValueError("a bug in a job"))
+
+
+async def test_the_writer_survives_a_failure_of_its_own_and_answers_the_callers(
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Unit level: if telling the error apart fails itself, the batch's callers get that error
+    instead of waiting for ever on a dead thread, and the next job is written."""
+
+    def broken(_exc: BaseException) -> bool:
+        raise TypeError("a bug in the writer's own error handling")
+
+    def failing(_session: Session) -> None:
+        raise ValueError("a job's error")
+
+    monkeypatch.setattr(writer_module, "database_unavailable", broken)
+    with pytest.raises(TypeError, match="writer's own"):
+        await asyncio.wait_for(runtime.writer.run(failing), timeout=10)
+    monkeypatch.undo()
+    assert await asyncio.wait_for(runtime.writer.run(_insert_event("after")), timeout=10) == 1

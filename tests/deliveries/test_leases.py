@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import threading
 import time
 from datetime import timedelta
@@ -11,15 +12,17 @@ from datetime import timedelta
 import pytest
 from aiohttp import web
 from sqlalchemy import update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from maitred.clock import now
 from maitred.config import Settings
-from maitred.deliveries import claims, rules
+from maitred.deliveries import claims, outcomes, rules
 from maitred.deliveries import dispatcher as dispatcher_module
 from maitred.deliveries.dispatcher import Dispatcher
 from maitred.deliveries.models import Delivery
 from maitred.deliveries.results import AttemptResult, Breaker, record_results
+from maitred.errors import ServiceUnavailable
 from maitred.monitoring.service import TraceRecord
 from maitred.runtime import Runtime
 from tests.deliveries.helpers import (
@@ -138,3 +141,33 @@ async def test_stop_returns_only_once_the_last_results_are_recorded(
             await worker.stop()
         assert len(receiver.received) == 1
         assert state_of(runtime, delivery_id) == "delivered"
+
+
+async def test_a_hook_finding_the_database_away_fails_the_whole_record(
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An outcome hook's own failure is logged and the attempt still recorded; but a hook that
+    finds the database away must not be swallowed: the transaction is unusable, and hiding it
+    made the commit fail with an error the writer could not recognise, so the dispatcher
+    dropped the result and the POS got the same create again. Now the record is refused as
+    unavailable, nothing is half-written, and the same result is recorded once it is back."""
+    partner = await add_partner(runtime, webhook_url="http://127.0.0.1:9/hook")
+    delivery_id = await enqueue(runtime, partner, {"n": 1})
+    spec = claims.Claim(
+        worker_id="old", limit=1, lease_seconds=30, endpoint_cap=8, breaker_cooldown=1
+    )
+    (claimed,) = await runtime.writer.run(lambda s: claims.claim(s, spec, {}))
+    result = dataclasses.replace(_result(claimed), kind="test.hooked")
+    breaker = Breaker(threshold=5, cooldown=1)
+
+    def database_away(_session: Session, _outcome: outcomes.Outcome) -> None:
+        raise OperationalError("UPDATE pos_orders", {}, ConnectionResetError("server closed"))
+
+    monkeypatch.setattr(outcomes, "_hooks", {"test.hooked": database_away})
+    with pytest.raises(ServiceUnavailable):
+        await runtime.writer.run(lambda s: record_results(s, [result], breaker))
+    assert state_of(runtime, delivery_id) == "inflight"
+    assert attempts_of(runtime, delivery_id) == []
+    monkeypatch.setattr(outcomes, "_hooks", {})
+    await runtime.writer.run(lambda s: record_results(s, [result], breaker))
+    assert state_of(runtime, delivery_id) == "delivered"

@@ -18,10 +18,10 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import structlog
-from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
 from maitred.db.engine import Database
+from maitred.db.errors import database_unavailable
 from maitred.errors import ServiceUnavailable
 
 T = TypeVar("T")
@@ -99,7 +99,12 @@ class Writer:
                     stop = True
                     break
                 batch.append(more)
-            self._execute(batch)
+            try:
+                self._execute(batch)
+            except Exception as exc:  # the one writer thread must not die: callers would wait
+                log.exception("write batch crashed", jobs=len(batch))
+                for waiting in batch:
+                    _resolve(waiting.future, None, exc)
             if stop:
                 return
 
@@ -110,7 +115,7 @@ class Writer:
                 for job in batch:
                     outcomes.append(self._run_one(session, job, nested=len(batch) > 1))
         except BaseException as exc:
-            unavailable = isinstance(exc, OperationalError) or _is_connection_error(exc)
+            unavailable = database_unavailable(exc)
             if len(batch) > 1 and not unavailable:
                 for job in batch:  # isolate the job that broke the batch
                     self._execute([job])
@@ -146,15 +151,11 @@ class Writer:
             with session.begin_nested():
                 result = job.fn(session)
         except Exception as exc:
-            if isinstance(exc, OperationalError) or _is_connection_error(exc):
+            if database_unavailable(exc):
                 raise
             return job, None, exc
         job.callbacks = session.info.pop(AFTER_COMMIT, [])
         return job, result, None
-
-
-def _is_connection_error(exc: BaseException) -> bool:
-    return isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)
 
 
 def _resolve(future: Future[Any], result: Any, error: BaseException | None) -> None:

@@ -15,6 +15,7 @@ from sqlalchemy import ColumnElement, Connection, and_, case, func, select, upda
 from sqlalchemy.orm import Session, aliased
 
 from maitred.clock import now
+from maitred.db.errors import database_unavailable
 from maitred.deliveries import outcomes, rules
 from maitred.deliveries.models import (
     DELIVERED,
@@ -140,7 +141,9 @@ def _run_hook(session: Session, hook: outcomes.Hook, result: AttemptResult) -> N
     try:
         with session.begin_nested():
             hook(session, outcome)
-    except Exception:
+    except Exception as exc:
+        if database_unavailable(exc):
+            raise  # the database, not the hook: the whole record waits for it, nothing dropped
         log.exception("delivery outcome hook failed", delivery_id=result.delivery_id)
 
 

@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import structlog
 from sqlalchemy import Select, select, text, update
-from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
+from maitred.db.errors import database_unavailable
 from maitred.flags import service as flags
 from maitred.orders import seating
 from maitred.reservations.models import Reservation
@@ -64,9 +64,9 @@ def _follow_one(session: Session, reservation_id: int, correlation_id: str | Non
             reservation = session.get(Reservation, reservation_id, populate_existing=True)
             if reservation is not None:
                 seating.follow(session, reservation, correlation_id)
-    except OperationalError:
-        raise  # the database, not this booking: the whole job fails and is retried
     except Exception as exc:
+        if database_unavailable(exc):
+            raise  # the database, not this booking: the whole job fails and is retried
         log.exception("booking follow-up failed", reservation_id=reservation_id)
         booking = session.scalar(
             select(Reservation.booking_id).where(Reservation.id == reservation_id)

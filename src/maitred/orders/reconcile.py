@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 from sqlalchemy import select
-from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from maitred.capabilities import service as capabilities
@@ -27,6 +26,7 @@ from maitred.clock import now
 from maitred.connectors.fetch import UNSUPPORTED
 from maitred.connectors.mozrest import pos_client
 from maitred.connectors.mozrest.pos_wire import PosOrder
+from maitred.db.errors import database_unavailable
 from maitred.errors import Conflict, MaitredError, NotFound
 from maitred.flags import service as flags
 from maitred.monitoring.service import TraceRecord, insert_traces
@@ -288,9 +288,9 @@ def _reconcile_order(
                 )
                 order_id = apply_pos_order(session, change).id
             after = _snapshot(session, order_id) if order_id is not None else None
-    except OperationalError:
-        raise  # the database is unavailable: the writer answers for the whole job
     except Exception as exc:  # one bad order must not hide the others
+        if database_unavailable(exc):
+            raise  # the database is unavailable: the writer answers for the whole job
         log.warning("order not reconciled", order=listed.id, error=repr(exc))
         report.errors.append(f"order {listed.id}: {type(exc).__name__}: {exc}"[:300])
         return

@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
+from maitred.db.errors import database_unavailable
 from maitred.db.writer import Writer, after_commit
 from maitred.errors import ServiceUnavailable
 from maitred.reservations.rules import BookingState
@@ -109,7 +110,7 @@ def _write_batch(
         receipts = [receive_on(connection, **item) for item in arguments]
     except Exception as exc:
         _savepoint(connection, "ROLLBACK TO SAVEPOINT intake_batch")
-        if _unavailable(connection, exc):
+        if database_unavailable(exc):
             raise ServiceUnavailable() from exc
         outcomes = _isolated(connection, arguments)
     else:
@@ -132,7 +133,7 @@ def _isolated(connection: Connection, arguments: list[dict[str, Any]]) -> list[R
             outcomes.append(receive_on(connection, **item))
         except Exception as exc:
             _savepoint(connection, "ROLLBACK TO SAVEPOINT intake")
-            if _unavailable(connection, exc):
+            if database_unavailable(exc):
                 raise ServiceUnavailable() from exc
             outcomes.append(exc)
         _savepoint(connection, "RELEASE SAVEPOINT intake")
@@ -143,9 +144,3 @@ def _savepoint(connection: Connection, statement: str) -> None:
     cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
     cursor.execute(statement)
     cursor.close()
-
-
-def _unavailable(connection: Connection, exc: Exception) -> bool:
-    """True for driver errors that mean the database, not this webhook, is the problem."""
-    dbapi: Any = connection.dialect.loaded_dbapi
-    return isinstance(exc, dbapi.OperationalError | dbapi.InterfaceError)
