@@ -12,7 +12,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import func, insert, select
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError, PendingRollbackError
 from sqlalchemy.orm import Session
 
 from maitred.clock import now
@@ -128,3 +128,29 @@ async def test_the_writer_survives_a_failure_of_its_own_and_answers_the_callers(
         await asyncio.wait_for(runtime.writer.run(failing), timeout=10)
     monkeypatch.undo()
     assert await asyncio.wait_for(runtime.writer.run(_insert_event("after")), timeout=10) == 1
+
+
+async def test_a_transaction_left_unusable_by_a_job_is_run_once_more_in_a_fresh_one(
+    runtime: Runtime,
+) -> None:
+    """Unit level: a job that swallowed the error of a connection dying under it leaves the
+    transaction unusable (PendingRollbackError at its next statement or the commit). The writer
+    runs it once more in a fresh transaction, where the database answers for itself; a job
+    that keeps failing that way gets the error after that one retry, not a loop."""
+    runs: list[str] = []
+
+    def unusable_once(session: Session) -> int:
+        runs.append("once")
+        if len(runs) == 1:
+            raise PendingRollbackError("Can't reconnect until invalid transaction is rolled back")
+        return _insert_event("retried")(session)
+
+    def unusable_always(_session: Session) -> None:
+        runs.append("always")
+        raise PendingRollbackError("Can't reconnect until invalid transaction is rolled back")
+
+    assert await runtime.writer.run(unusable_once) == 1
+    assert runs == ["once", "once"]
+    with pytest.raises(PendingRollbackError):
+        await runtime.writer.run(unusable_always)
+    assert runs.count("always") == 2

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import structlog
+from sqlalchemy.exc import PendingRollbackError
 from sqlalchemy.orm import Session
 
 from maitred.db.engine import Database
@@ -108,7 +109,7 @@ class Writer:
             if stop:
                 return
 
-    def _execute(self, batch: list[_Job]) -> None:
+    def _execute(self, batch: list[_Job], *, again: bool = True) -> None:
         outcomes: list[tuple[_Job, Any, BaseException | None]] = []
         try:
             with self._db.write_sessions() as session, session.begin():
@@ -119,6 +120,13 @@ class Writer:
             if len(batch) > 1 and not unavailable:
                 for job in batch:  # isolate the job that broke the batch
                     self._execute([job])
+                return
+            if isinstance(exc, PendingRollbackError) and again:
+                # The job swallowed an error that left the transaction unusable (usually the
+                # connection dying under it): run it once more in a fresh one, where the
+                # database answers for itself (503 if it is still away) instead of the job
+                # failing with an error its caller cannot tell from a bug.
+                self._execute(batch, again=False)
                 return
             if unavailable:
                 log.warning("write batch failed", jobs=len(batch), error=type(exc).__name__)
