@@ -82,14 +82,12 @@ def _result(claimed: claims.ClaimedDelivery) -> AttemptResult:
 async def test_a_completion_under_a_reclaimed_token_changes_nothing(runtime: Runtime) -> None:
     partner = await add_partner(runtime, webhook_url="http://127.0.0.1:9/hook")
     delivery_id = await enqueue(runtime, partner, {"n": 1})
-    spec = claims.Claim(
-        worker_id="old", limit=1, lease_seconds=30, endpoint_cap=8, breaker_cooldown=1
-    )
+    spec = claims.Claim(worker_id="old", limit=1, lease_seconds=30, endpoint_cap=8, probe_wait=1)
     (old,) = await runtime.writer.run(lambda s: claims.claim(s, spec, {}))
     expired = now() - timedelta(seconds=1)
     await runtime.writer.run(lambda s: s.execute(update(Delivery).values(lease_expires_at=expired)))
     new_spec = claims.Claim(
-        worker_id="new", limit=1, lease_seconds=30, endpoint_cap=8, breaker_cooldown=1
+        worker_id="new", limit=1, lease_seconds=30, endpoint_cap=8, probe_wait=1
     )
     (new,) = await runtime.writer.run(lambda s: claims.claim(s, new_spec, {}))
     assert new.id == old.id
@@ -109,9 +107,7 @@ async def test_a_claimed_head_blocks_its_key_but_not_others(runtime: Runtime) ->
     await enqueue(runtime, partner, {"n": 2}, ordering_key="k")
     other = await enqueue(runtime, partner, {"n": 3}, ordering_key="j")
     free = await enqueue(runtime, partner, {"n": 4})
-    spec = claims.Claim(
-        worker_id="w", limit=10, lease_seconds=30, endpoint_cap=8, breaker_cooldown=1
-    )
+    spec = claims.Claim(worker_id="w", limit=10, lease_seconds=30, endpoint_cap=8, probe_wait=1)
     claimed = await runtime.writer.run(lambda s: claims.claim(s, spec, {}))
     assert sorted(c.id for c in claimed) == [first, other, free]
     assert await runtime.writer.run(lambda s: claims.claim(s, spec, {})) == []
@@ -153,9 +149,7 @@ async def test_a_hook_finding_the_database_away_fails_the_whole_record(
     unavailable, nothing is half-written, and the same result is recorded once it is back."""
     partner = await add_partner(runtime, webhook_url="http://127.0.0.1:9/hook")
     delivery_id = await enqueue(runtime, partner, {"n": 1})
-    spec = claims.Claim(
-        worker_id="old", limit=1, lease_seconds=30, endpoint_cap=8, breaker_cooldown=1
-    )
+    spec = claims.Claim(worker_id="old", limit=1, lease_seconds=30, endpoint_cap=8, probe_wait=1)
     (claimed,) = await runtime.writer.run(lambda s: claims.claim(s, spec, {}))
     result = dataclasses.replace(_result(claimed), kind="test.hooked")
     breaker = Breaker(threshold=5, cooldown=1)

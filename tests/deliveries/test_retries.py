@@ -269,9 +269,7 @@ async def test_a_half_open_circuit_lets_one_probe_through(runtime: Runtime) -> N
     await runtime.writer.run(
         lambda s: s.execute(update(Endpoint).values(circuit_open_until=cooled))
     )
-    spec = claims.Claim(
-        worker_id="w", limit=10, lease_seconds=30, endpoint_cap=8, breaker_cooldown=60
-    )
+    spec = claims.Claim(worker_id="w", limit=10, lease_seconds=30, endpoint_cap=8, probe_wait=60)
     assert len(await runtime.writer.run(lambda s: claims.claim(s, spec, {}))) == 1
     assert await runtime.writer.run(lambda s: claims.claim(s, spec, {})) == []
 

@@ -106,6 +106,17 @@ async def _stream(runtime: Runtime, partner: PartnerCreds, ids: list[int]) -> As
         await task
 
 
+async def _queue_while_disabled(
+    runtime: Runtime, partner: PartnerCreds, receiver_state: Toggle, count: int
+) -> tuple[list[int], int]:
+    """Queue `count` events for the disabled endpoint and give the worker twenty polls to
+    (wrongly) send them: their ids, and how many requests the receiver got meanwhile."""
+    seen = receiver_state.count
+    later = [await enqueue(runtime, partner, {"late": n}) for n in range(count)]
+    await asyncio.sleep(20 * runtime.settings.poll_interval)
+    return later, receiver_state.count - seen
+
+
 async def _replay_all(runtime: Runtime) -> int:
     return await runtime.writer.run(lambda s: service.replay_failed(s))
 
@@ -135,10 +146,9 @@ async def test_continuous_failure_disables_the_endpoint_and_keeps_everything(
             endpoint = _endpoint(runtime, partner.endpoint_id)
             await wait_until(lambda: "inflight" not in _by_state(runtime, ids), what="settled")
             # Queued while disabled: kept, and nothing is sent.
-            seen = receiver_state.count
-            later = [await enqueue(runtime, partner, {"late": n}) for n in range(20)]
-            await asyncio.sleep(20 * runtime.settings.poll_interval)
-            sent_while_disabled = receiver_state.count - seen
+            later, sent_while_disabled = await _queue_while_disabled(
+                runtime, partner, receiver_state, 20
+            )
             before_enable = _by_state(runtime, ids + later)
             exhausted = before_enable.get(FAILED, [])
             kept_pending = before_enable.get(PENDING, [])
@@ -290,10 +300,9 @@ async def test_410_disables_at_once_and_keeps_what_is_queued(
                 lambda: _endpoint(runtime, partner.endpoint_id).disabled_at is not None
             )
             await wait_until(lambda: "inflight" not in _by_state(runtime, ids), what="settled")
-            seen = receiver_state.count
-            later = [await enqueue(runtime, partner, {"late": n}) for n in range(10)]
-            await asyncio.sleep(20 * runtime.settings.poll_interval)
-            sent_while_disabled = receiver_state.count - seen
+            later, sent_while_disabled = await _queue_while_disabled(
+                runtime, partner, receiver_state, 10
+            )
             before_enable = _by_state(runtime, ids + later)
             met_410 = [i for i in ids if attempts_of(runtime, i)]
             gone_attempts = {len(attempts_of(runtime, i)) for i in met_410}

@@ -41,7 +41,7 @@ class Claim:
     limit: int
     lease_seconds: float
     endpoint_cap: int
-    breaker_cooldown: float  # seconds a half-open circuit waits for its probe's answer
+    probe_wait: float  # seconds a half-open circuit is held for its probe, awaiting its answer
 
 
 @dataclass(frozen=True)
@@ -278,7 +278,7 @@ class _Room:
         if endpoint_id not in self.room:
             free = self.spec.endpoint_cap - self.in_flight.get(endpoint_id, 0)
             if circuit_open_until is not None:
-                until = self.at + timedelta(seconds=self.spec.breaker_cooldown)
+                until = self.at + timedelta(seconds=self.spec.probe_wait)
                 taken = _take_probe(self.session, endpoint_id, circuit_open_until, until)
                 free = min(free, 1 if taken else 0)
             self.room[endpoint_id] = free

@@ -164,7 +164,7 @@ class Dispatcher:
             limit=limit,
             lease_seconds=self.settings.lease_seconds,
             endpoint_cap=self.settings.endpoint_concurrency,
-            breaker_cooldown=self._probe_wait,
+            probe_wait=self._probe_wait,
         )
         sending = dict(self._sending)
         claimed = await self.runtime.writer.run(lambda s: claims.claim(s, spec, sending))
