@@ -10,11 +10,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from fastapi import APIRouter, FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select, text
 from sqlalchemy.orm import Session
 
+from maitred.api import errors
 from maitred.api.app import create_app
+from maitred.api.ratelimit import RateLimits
 from maitred.clock import now
 from maitred.config import Settings
 from maitred.db.engine import make_throwaway_engine
@@ -152,3 +155,13 @@ def open_hub(settings: Settings) -> Iterator[Hub]:
 def bearer(key: str) -> dict[str, str]:
     """An Authorization header."""
     return {"Authorization": f"Bearer {key}"}
+
+
+def router_app(runtime: Runtime, router: APIRouter) -> FastAPI:
+    """An app serving one router on `runtime`, with the state the lifespan would give it."""
+    app = FastAPI()
+    errors.install(app)
+    app.include_router(router)
+    app.state.runtime = runtime
+    app.state.limits = RateLimits.from_settings(runtime.settings)
+    return app

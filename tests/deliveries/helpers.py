@@ -12,13 +12,10 @@ from typing import Any
 
 import httpx2 as httpx
 from aiohttp import web
-from fastapi import FastAPI
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from maitred.api import errors
 from maitred.api.admin_deliveries import router as admin_router
-from maitred.api.ratelimit import RateLimits
 from maitred.clock import now
 from maitred.config import Settings
 from maitred.deliveries import service
@@ -27,6 +24,7 @@ from maitred.deliveries.models import Delivery, DeliveryAttempt
 from maitred.partners.models import Partner
 from maitred.runtime import Runtime
 from maitred.security import hash_key, new_signing_secret, new_token
+from tests.factories import router_app
 
 
 @dataclass(frozen=True)
@@ -225,11 +223,6 @@ def attempts_of(runtime: Runtime, delivery_id: int) -> list[DeliveryAttempt]:
 @asynccontextmanager
 async def admin_client(runtime: Runtime) -> AsyncIterator[httpx.AsyncClient]:
     """An HTTP client on an app serving only the deliveries admin router, on `runtime`."""
-    app = FastAPI()
-    errors.install(app)
-    app.include_router(admin_router)
-    app.state.runtime = runtime
-    app.state.limits = RateLimits.from_settings(runtime.settings)  # as the lifespan does
-    transport = httpx.ASGITransport(app=app)
+    transport = httpx.ASGITransport(app=router_app(runtime, admin_router))
     async with httpx.AsyncClient(transport=transport, base_url="http://hub") as http:
         yield http

@@ -10,12 +10,11 @@ from typing import Any
 import aiohttp
 import pytest
 import uvicorn
-from fastapi import FastAPI
 
-from maitred.api import admin_tables, errors
-from maitred.api.ratelimit import RateLimits
+from maitred.api import admin_tables
 from maitred.runtime import Runtime
 from tests.conftest import ADMIN_TOKEN
+from tests.factories import router_app
 from tests.tables.conftest import TableServer
 
 RMS_001 = "28c3ce8b-8c10-4a64-8099-f0dffcc549a8"
@@ -47,11 +46,7 @@ def _free_port() -> int:
 @pytest.fixture
 async def admin(runtime: Runtime) -> AsyncIterator[Admin]:
     """The tables admin router on the test runtime, served by uvicorn on 127.0.0.1."""
-    app = FastAPI()
-    app.state.runtime = runtime
-    app.state.limits = RateLimits.from_settings(runtime.settings)  # as the lifespan does
-    errors.install(app)
-    app.include_router(admin_tables.router)
+    app = router_app(runtime, admin_tables.router)
     port = _free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
     task = asyncio.create_task(server.serve())
