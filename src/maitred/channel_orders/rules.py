@@ -42,7 +42,7 @@ FORWARD = (S.CREATED, S.PRICED, S.COMMITTED, S.PREPARING, S.PREPARED, S.DONE)
 RANK = {status: rank for rank, status in enumerate(FORWARD)}
 EXITS = frozenset({S.CANCELED, S.ERROR})
 FINAL = frozenset({S.DONE, *EXITS})
-# spec (contracts §2.6): fireOrderInSeconds is 0-100000 or null.
+# spec (contracts §2.6): the lead time (fireOrderInSeconds) is 0-100000 seconds or null.
 MAX_LEAD_TIME = 100_000
 
 
@@ -74,7 +74,7 @@ class Source(StrEnum):
     CALLBACK = "callback"  # the POS answers a price, commit or fire webhook
     ORDER_EVENT = "order_event"  # the POS reports progress
     TIMEOUT = "timeout"  # the bounded wait for a price or commit callback ran out
-    LEAD_TIME = "lead_time"  # the commit's fireOrderInSeconds ran out
+    LEAD_TIME = "lead_time"  # the lead time the commit gave ran out
 
 
 @dataclass(frozen=True)
@@ -84,7 +84,7 @@ class Report:
     source: Source
     status: ChannelOrderStatus | None = None  # what a callback or event reports
     leg: Leg | None = None  # the callback's leg, or the wait that ran out
-    lead_time: int | None = None  # a commit request's fireOrderInSeconds
+    lead_time: int | None = None  # a commit request's lead time in seconds (None: hold)
     errors: tuple[PartnerError, ...] = ()
 
     @classmethod
@@ -137,7 +137,7 @@ class Lifecycle:
     status: ChannelOrderStatus = S.CREATED
     awaiting: frozenset[Leg] = frozenset()  # webhooks sent whose callback has not come
     commit_asked: bool = False  # the POS holds the order: progress reports may follow
-    lead_time: int | None = None  # the fireOrderInSeconds the commit carried
+    lead_time: int | None = None  # the lead time the commit carried, in seconds
     errors: tuple[PartnerError, ...] = ()  # why the order is in ERROR
 
     @property
@@ -206,7 +206,7 @@ def _price_request(state: Lifecycle) -> Ruling:
 
 def _commit_request(state: Lifecycle, lead_time: int | None) -> Ruling:
     if lead_time is not None and not 0 <= lead_time <= MAX_LEAD_TIME:
-        return _refuse(state, f"fireOrderInSeconds must be 0-{MAX_LEAD_TIME} or null")
+        return _refuse(state, f"a lead time is 0-{MAX_LEAD_TIME} seconds or none")
     if state.status in EXITS:
         return _refuse(state, f"the order is {state.status.name}")
     if Leg.COMMIT in state.awaiting or RANK[state.status] >= RANK[S.COMMITTED]:
