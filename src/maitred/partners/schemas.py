@@ -30,6 +30,10 @@ def _check_url(value: str) -> str:
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError("must be an absolute http:// or https:// URL")
+    if "@" in parts.netloc:
+        # The HTTP client would send them as Basic auth beside the partner's Bearer token and
+        # refuse every call; the message leaves them out (it is shown and logged).
+        raise ValueError("must not carry credentials (user:password@); set `token` instead")
     return value
 
 
