@@ -22,6 +22,7 @@ from maitred.errors import (
     ServiceUnavailable,
     field_details,
 )
+from maitred.partners.schemas import SLUG_PATTERN, SLUG_RULE
 
 log = structlog.get_logger(__name__)
 
@@ -42,17 +43,21 @@ def field_path(loc: Sequence[int | str]) -> str:
 
 # spec (error_body fixture): a blank required string reads "This value should not be blank."
 BLANK = "This value should not be blank."
-_BLANK_TYPES = {"string_pattern_mismatch", "string_too_short"}
+# What a pattern mismatch means, by pattern: only the non-blank pattern (`\S`) means blank.
+_PATTERNS = {r"\S": BLANK, SLUG_PATTERN: SLUG_RULE}
 
 
 def _message(error: Any) -> str:
     """The message for one pydantic error, in the contract's words where it has them."""
     kind = error.get("type")
     msg = str(error.get("msg", "invalid"))
+    ctx = error.get("ctx") or {}
     if kind == "json_invalid":
         return "Invalid JSON: " + msg.removeprefix("Invalid JSON: ")
-    if kind in _BLANK_TYPES and error.get("ctx", {}).get("min_length", 1) == 1:
+    if kind == "string_too_short" and ctx.get("min_length") == 1:
         return BLANK
+    if kind == "string_pattern_mismatch":
+        return _PATTERNS.get(str(ctx.get("pattern")), msg)
     if kind == "missing":
         return "This field is missing."
     return msg

@@ -20,8 +20,11 @@ from pydantic import (
 from maitred import text
 
 MAX_KEY_LENGTH = 512  # longer Bearer values are refused before hashing
-SLUG_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}$"
-Slug = Annotated[str, StringConstraints(pattern=SLUG_PATTERN)]
+# Our ids: the length and the characters checked apart, so each error says which is wrong.
+SLUG_MAX = 64
+SLUG_PATTERN = r"^[a-z0-9][a-z0-9_-]*$"
+SLUG_RULE = "Must start with a lowercase letter or digit, then lowercase letters, digits, _ or -."
+Slug = Annotated[str, StringConstraints(min_length=1, max_length=SLUG_MAX, pattern=SLUG_PATTERN)]
 PartnerKind = Literal["rms", "pos", "channel"]
 Action = Literal["created", "updated", "unchanged", "deleted"]
 
