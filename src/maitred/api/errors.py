@@ -100,17 +100,20 @@ class ErrorBody(BaseModel):
     error: ErrorContent
 
 
-# What any operation may answer besides its success: the edge (413), authentication (401), rate
-# limits (429) and storage (503) apply to every route; 409 only to writes.
+# What any operation may answer besides its success: the edge (413, 431), authentication (401),
+# rate limits (429) and storage (503) apply to every route; 409 and 415 only to writes.
 _ERRORS = {
     "400": "Invalid input; `details` names the failing fields",
     "401": "Missing or invalid key",
     "404": "Unknown, or another partner's (never 403)",
     "409": "Conflicts with the current state",
     "413": "Request body over the size limit",
+    "415": "Content-Type not JSON, or a charset other than UTF-8",
     "429": "Too many requests; see `Retry-After`",
+    "431": "Request line and headers over the size limit",
     "503": "Storage momentarily unavailable; retry with backoff",
 }
+_NOT_ANSWERED_TO = {"409": {"get", "head"}, "415": {"get", "head", "delete"}}
 _ERROR_REF = {"$ref": "#/components/schemas/ErrorBody"}
 
 
@@ -136,7 +139,7 @@ def document_errors(app: FastAPI) -> None:
                 responses = operation.setdefault("responses", {})
                 responses.pop("422", None)
                 for status, text in _ERRORS.items():
-                    if status == "409" and method in ("get", "head"):
+                    if method in _NOT_ANSWERED_TO.get(status, set()):
                         continue
                     responses.setdefault(
                         status,

@@ -23,8 +23,11 @@ from maitred.runtime import Runtime
 router = APIRouter(
     prefix="/v1/pos", tags=["POS"], route_class=JsonBodyRoute, strict_content_type=False
 )
-VenueId = Annotated[str, Path(description="The POS's own venue id.")]
-OrderId = Annotated[str, Path(description="maitred's order id or the POS's own order id.")]
+# As long as the ids the wire carries (connectors.mozrest): a longer one is reported as too long.
+VenueId = Annotated[str, Path(max_length=200, description="The POS's own venue id.")]
+OrderId = Annotated[
+    str, Path(max_length=200, description="maitred's order id or the POS's own order id.")
+]
 
 
 async def _apply(

@@ -131,7 +131,7 @@ async def receive_reservation(request: Request) -> JSONResponse:
 
 @router.get("/venues/{venueId}/pos-tables", response_model=PosTables)
 def pos_tables(
-    venue_id: Annotated[str, Path(alias="venueId")],
+    venue_id: Annotated[str, Path(alias="venueId", max_length=200)],
     request: Request,
     caller: RmsCaller,
 ) -> PosTables:
