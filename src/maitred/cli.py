@@ -58,6 +58,7 @@ def serve(
     """Serve the API (and, unless --no-worker, deliver in the same process)."""
     import uvicorn
 
+    from maitred.api.serving import uvicorn_options
     from maitred.db.migrate import upgrade
 
     settings = get_settings()
@@ -74,10 +75,7 @@ def serve(
         host=host or settings.host,
         port=port or settings.port,
         workers=workers,
-        log_level=settings.log_level,
-        access_log=False,
-        loop="uvloop",
-        http="httptools",
+        **uvicorn_options(settings),
     )
 
 

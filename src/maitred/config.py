@@ -33,11 +33,33 @@ class Settings(BaseSettings):
         "generated into data_dir/maitred.key when unset.",
     )
     admin_token: str | None = Field(
-        default=None, description="Bearer token for /admin; the admin API is closed when unset."
+        default=None,
+        min_length=16,
+        description="Bearer token for /admin (at least 16 characters: a right token is never "
+        "rate limited, so it must be too long to guess); the admin API is closed when unset.",
     )
     host: str = "127.0.0.1"
     port: int = 8000
     max_body_bytes: int = Field(default=1_048_576, description="Inbound bodies above this: 413.")
+    max_header_bytes: int = Field(
+        default=16_384,
+        ge=1024,
+        description="Request line plus headers above this: 431, before any of it is kept.",
+    )
+    forwarded_allow_ips: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Proxies (addresses or CIDRs, comma-separated; `*` for any) whose "
+        "X-Forwarded-For / X-Forwarded-Proto set the client address. Empty: the peer's own.",
+    )
+    unauthenticated_trace_rate: float = Field(
+        default=10.0,
+        ge=0,
+        description="Traces/s per process of requests without a valid key (burst 10 s worth); "
+        "the rest are counted in /metrics only.",
+    )
+    unauthenticated_trace_keep: int = Field(
+        default=10_000, ge=0, description="Newest traces of requests without a valid key kept."
+    )
     rate_limit: float = Field(
         default=10_000.0, ge=0, description="Requests/s per partner, per process (0: off)."
     )
@@ -116,7 +138,7 @@ class Settings(BaseSettings):
             return [float(part) for part in value.split(",") if part.strip()]
         return value
 
-    @field_validator("allowed_networks", mode="before")
+    @field_validator("allowed_networks", "forwarded_allow_ips", mode="before")
     @classmethod
     def _split_networks(cls, value: object) -> object:
         if isinstance(value, str):
@@ -127,6 +149,12 @@ class Settings(BaseSettings):
     @classmethod
     def _networks_parse(cls, value: list[str]) -> list[str]:
         parse_networks(value)  # ValueError names the bad entry
+        return value
+
+    @field_validator("forwarded_allow_ips")
+    @classmethod
+    def _proxies_parse(cls, value: list[str]) -> list[str]:
+        parse_networks(v for v in value if v != "*")  # ValueError names the bad entry
         return value
 
     @field_validator("order_retention_days")

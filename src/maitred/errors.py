@@ -7,6 +7,8 @@
     ├── Conflict (409)             clashes with the current state
     │   └── InvalidTransition (409)
     ├── PayloadTooLarge (413)
+    ├── UnsupportedMediaType (415) a body that is not JSON, or declared in another charset
+    ├── HeadersTooLarge (431)      request line and headers over MAITRED_MAX_HEADER_BYTES
     ├── RateLimited (429)
     ├── ServiceUnavailable (503)   storage unavailable; the partner should retry
     └── PartnerError (502)         a partner's API misbehaved
@@ -75,6 +77,16 @@ class InvalidTransition(Conflict):
 class PayloadTooLarge(MaitredError):
     status_code = 413
     default_message = "Request body too large"
+
+
+class UnsupportedMediaType(MaitredError):
+    status_code = 415
+    default_message = "Unsupported media type"
+
+
+class HeadersTooLarge(MaitredError):
+    status_code = 431
+    default_message = "Request header fields too large"
 
 
 class RateLimited(MaitredError):

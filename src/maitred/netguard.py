@@ -18,7 +18,8 @@ import socket
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
+
+from yarl import URL
 
 if TYPE_CHECKING:
     from maitred.config import Settings
@@ -136,9 +137,11 @@ class NetPolicy:
 
     def url_refusal(self, url: str) -> str | None:
         """Why a URL whose host is an IP literal can never be called; None for host names
-        (they are checked when connecting) and for allowed literals."""
+        (they are checked when connecting) and for allowed literals. The host is read as the
+        HTTP client reads it (IDNA: fullwidth digits and ideographic dots become ASCII) and as
+        the resolver does (a trailing dot only names the DNS root)."""
         try:
-            host = urlsplit(url).hostname
+            host = URL(url).host
         except ValueError:
             return None  # the URL's own validation reports it
         address = _literal(host) if host else None
@@ -149,7 +152,9 @@ class NetPolicy:
 
 
 def _literal(host: str) -> Address | None:
-    """The address an IP-literal host stands for, legacy IPv4 spellings (`0x7f.1`) included."""
+    """The address an IP-literal host stands for, legacy IPv4 spellings (`0x7f.1`) and a
+    trailing dot (`169.254.169.254.`) included."""
+    host = host.removesuffix(".")
     try:
         return ipaddress.ip_address(host.split("%", 1)[0])
     except ValueError:

@@ -18,6 +18,7 @@ from maitred.apply.schemas import ApplyDocument, ApplyResult
 from maitred.netguard import NetPolicy
 from maitred.partners import service as partners_service
 from maitred.partners.schemas import (
+    SLUG_MAX,
     SLUG_PATTERN,
     Change,
     PartnerFields,
@@ -31,7 +32,7 @@ from maitred.venues.schemas import VenueFields, VenueRead, VenueSpec
 
 router = APIRouter(prefix="/admin", tags=["admin"], dependencies=[Depends(require_admin)])
 
-IdPath = Annotated[str, Path(pattern=SLUG_PATTERN)]
+IdPath = Annotated[str, Path(min_length=1, max_length=SLUG_MAX, pattern=SLUG_PATTERN)]
 T = TypeVar("T")
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
@@ -11,7 +11,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from maitred import __version__
 from maitred.api import errors
-from maitred.api.ratelimit import RateLimits
+from maitred.api.ratelimit import RateLimits, TokenBuckets
 from maitred.config import Settings, get_settings
 from maitred.monitoring.middleware import EdgeMiddleware
 from maitred.monitoring.service import TraceRecorder
@@ -34,7 +34,9 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = False) ->
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         runtime = Runtime.build(settings)
-        recorder = TraceRecorder(runtime.writer)
+        recorder = TraceRecorder(
+            runtime.writer, keep_unauthenticated=settings.unauthenticated_trace_keep
+        )
         app.state.runtime = runtime
         app.state.recorder = recorder
         app.state.partners = PartnerDirectory(
@@ -79,9 +81,21 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = False) ->
         return PlainTextResponse(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     app.add_middleware(
-        EdgeMiddleware, max_body=settings.max_body_bytes, trace_limit=settings.trace_body_limit
+        EdgeMiddleware,
+        max_body=settings.max_body_bytes,
+        trace_limit=settings.trace_body_limit,
+        max_head=settings.max_header_bytes,
+        admit_unauthenticated=_unauthenticated_traces(settings),
     )
     return app
+
+
+def _unauthenticated_traces(settings: Settings) -> Callable[[], bool]:
+    """Whether the next trace of a call without a valid key is kept: `rate` a second after a
+    burst of ten seconds' worth, per process (docs/decisions/0008)."""
+    rate = settings.unauthenticated_trace_rate
+    bucket = TokenBuckets(rate, max(1, int(rate * 10)))
+    return lambda: rate > 0 and bucket.take("unauthenticated") == 0
 
 
 def _mount_routers(app: FastAPI) -> None:

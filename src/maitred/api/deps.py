@@ -44,31 +44,36 @@ def rate_limits(request: Request) -> RateLimits:
 
 
 def client_address(request: Request) -> str:
-    """The peer's address (the proxy's, unless uvicorn is told to trust forwarded headers)."""
+    """The peer's address (a proxy's, unless MAITRED_FORWARDED_ALLOW_IPS names that proxy)."""
     return request.client.host if request.client is not None else "unknown"
+
+
+def _refuse(request: Request, message: str | None = None) -> Unauthorized:
+    """Count a failed authentication from the request's address: 429 once that address has
+    failed too often, else the 401 to raise. Only failures are limited, so a valid key or the
+    admin token always gets in, whoever shares the address (docs/decisions/0009)."""
+    limits = rate_limits(request)
+    address = client_address(request)
+    limits.check_address(address)
+    limits.failed(address)
+    return Unauthorized(message)
 
 
 def authenticate_partner(request: Request) -> Caller:
     """The partner presenting the request's Bearer key, or 401; 429 over the partner's rate
-    limit, or from an address that failed to authenticate too often."""
-    limits = rate_limits(request)
-    address = client_address(request)
-    limits.check_address(address)
+    limit, or for a wrong key from an address that failed to authenticate too often."""
     directory = cast(PartnerDirectory, request.app.state.partners)
     caller = directory.authenticate(bearer_token(request))
     if caller is None:
-        limits.failed(address)
-        raise Unauthorized()
-    limits.admit(caller.partner_id)
+        raise _refuse(request)
+    rate_limits(request).admit(caller.partner_id)
     request.state.partner_id = caller.partner_id
     return caller
 
 
 async def require_admin(request: Request) -> None:
-    """401 unless the request carries the configured admin token."""
-    limits = rate_limits(request)
-    address = client_address(request)
-    limits.check_address(address)
+    """401 unless the request carries the configured admin token (429 for a wrong one from an
+    address that failed too often)."""
     expected = get_runtime(request).settings.admin_token
     presented = bearer_token(request)
     if (
@@ -76,8 +81,7 @@ async def require_admin(request: Request) -> None:
         or presented is None
         or not hmac.compare_digest(presented.encode(), expected.encode())
     ):
-        limits.failed(address)
-        raise Unauthorized("Admin token missing or admin API disabled")
+        raise _refuse(request, "Admin token missing or admin API disabled")
 
 
 async def _partner(request: Request) -> Caller:

@@ -22,6 +22,7 @@ from maitred.errors import (
     ServiceUnavailable,
     field_details,
 )
+from maitred.partners.schemas import SLUG_PATTERN, SLUG_RULE
 
 log = structlog.get_logger(__name__)
 
@@ -42,17 +43,21 @@ def field_path(loc: Sequence[int | str]) -> str:
 
 # spec (error_body fixture): a blank required string reads "This value should not be blank."
 BLANK = "This value should not be blank."
-_BLANK_TYPES = {"string_pattern_mismatch", "string_too_short"}
+# What a pattern mismatch means, by pattern: only the non-blank pattern (`\S`) means blank.
+_PATTERNS = {r"\S": BLANK, SLUG_PATTERN: SLUG_RULE}
 
 
 def _message(error: Any) -> str:
     """The message for one pydantic error, in the contract's words where it has them."""
     kind = error.get("type")
     msg = str(error.get("msg", "invalid"))
+    ctx = error.get("ctx") or {}
     if kind == "json_invalid":
         return "Invalid JSON: " + msg.removeprefix("Invalid JSON: ")
-    if kind in _BLANK_TYPES and error.get("ctx", {}).get("min_length", 1) == 1:
+    if kind == "string_too_short" and ctx.get("min_length") == 1:
         return BLANK
+    if kind == "string_pattern_mismatch":
+        return _PATTERNS.get(str(ctx.get("pattern")), msg)
     if kind == "missing":
         return "This field is missing."
     return msg
@@ -95,17 +100,20 @@ class ErrorBody(BaseModel):
     error: ErrorContent
 
 
-# What any operation may answer besides its success: the edge (413), authentication (401), rate
-# limits (429) and storage (503) apply to every route; 409 only to writes.
+# What any operation may answer besides its success: the edge (413, 431), authentication (401),
+# rate limits (429) and storage (503) apply to every route; 409 and 415 only to writes.
 _ERRORS = {
     "400": "Invalid input; `details` names the failing fields",
     "401": "Missing or invalid key",
     "404": "Unknown, or another partner's (never 403)",
     "409": "Conflicts with the current state",
     "413": "Request body over the size limit",
+    "415": "Content-Type not JSON, or a charset other than UTF-8",
     "429": "Too many requests; see `Retry-After`",
+    "431": "Request line and headers over the size limit",
     "503": "Storage momentarily unavailable; retry with backoff",
 }
+_NOT_ANSWERED_TO = {"409": {"get", "head"}, "415": {"get", "head", "delete"}}
 _ERROR_REF = {"$ref": "#/components/schemas/ErrorBody"}
 
 
@@ -131,7 +139,7 @@ def document_errors(app: FastAPI) -> None:
                 responses = operation.setdefault("responses", {})
                 responses.pop("422", None)
                 for status, text in _ERRORS.items():
-                    if status == "409" and method in ("get", "head"):
+                    if method in _NOT_ANSWERED_TO.get(status, set()):
                         continue
                     responses.setdefault(
                         status,

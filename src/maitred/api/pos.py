@@ -10,6 +10,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Request
 
+from maitred.api.bodies import JsonBodyRoute
 from maitred.api.deps import PartnerDep, RuntimeDep
 from maitred.connectors.mozrest.pos_wire import PosOrder, PosOrderAnswer
 from maitred.orders import intake
@@ -17,9 +18,16 @@ from maitred.orders.service import PosChange
 from maitred.partners.service import Caller
 from maitred.runtime import Runtime
 
-router = APIRouter(prefix="/v1/pos", tags=["POS"])
-VenueId = Annotated[str, Path(description="The POS's own venue id.")]
-OrderId = Annotated[str, Path(description="maitred's order id or the POS's own order id.")]
+# A body without Content-Type reads as JSON, as on /rms (api.bodies): FastAPI's strict default
+# guards browsers' cookie sessions, and these routes take only a Bearer key.
+router = APIRouter(
+    prefix="/v1/pos", tags=["POS"], route_class=JsonBodyRoute, strict_content_type=False
+)
+# As long as the ids the wire carries (connectors.mozrest): a longer one is reported as too long.
+VenueId = Annotated[str, Path(max_length=200, description="The POS's own venue id.")]
+OrderId = Annotated[
+    str, Path(max_length=200, description="maitred's order id or the POS's own order id.")
+]
 
 
 async def _apply(

@@ -1,6 +1,7 @@
 """Rate limits on the partner-facing API: a token bucket per partner, and one per client address
-for failed authentications (429 before the key is even looked at, so keys cannot be guessed
-at speed). In memory, per process, O(1) per request."""
+for failed authentications (a wrong key from an address over it gets 429; a right key never
+does, so one bad client cannot lock out the partners sharing its address). In memory, per
+process, O(1) per request."""
 
 from __future__ import annotations
 

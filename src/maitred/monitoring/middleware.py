@@ -1,63 +1,122 @@
-"""The edge every inbound request crosses: correlation id, body size limit (enforced on the
-byte stream, before anything parses it) and the inbound trace."""
+"""The edge every inbound request crosses: the request head's size limit, correlation id, body
+size limit (enforced on the byte stream, before anything parses it), bodies cut short by the
+client, and the inbound trace."""
 
 from __future__ import annotations
 
+import enum
 import itertools
 import json
-import re
 import time
 import uuid
-from typing import Any
+from collections.abc import Callable, Iterable
 
+from prometheus_client import Counter
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from maitred.clock import now
-from maitred.errors import BadRequest, MaitredError, PayloadTooLarge, field_details
+from maitred.errors import (
+    BadRequest,
+    HeadersTooLarge,
+    MaitredError,
+    PayloadTooLarge,
+    field_details,
+)
 from maitred.monitoring.service import TraceRecord, TraceRecorder
-from maitred.security import REDACTED, mentions_secret, redact_headers, redact_value
+from maitred.security import redact_body, redact_headers
 from maitred.text import UNSTORABLE
 
 CORRELATION_HEADER = "x-correlation-id"
 UNTRACED_PREFIXES = ("/admin", "/metrics", "/healthz", "/docs", "/redoc", "/openapi.json")
+DISCONNECTED = "the client disconnected before sending the whole body"
+
+UNTRACED = Counter(
+    "maitred_untraced_requests",
+    "Requests without a valid key over MAITRED_UNAUTHENTICATED_TRACE_RATE, counted, not traced",
+)
+
+
+class Body(enum.Enum):
+    """How reading a request body ended."""
+
+    COMPLETE = "complete"
+    TOO_LARGE = "too large"
+    CUT_SHORT = "cut short"  # the client hung up before sending what it announced
 
 
 class EdgeMiddleware:
     """Pure ASGI middleware (no buffering of the response beyond what the trace keeps)."""
 
-    def __init__(self, app: ASGIApp, *, max_body: int, trace_limit: int) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        max_body: int,
+        trace_limit: int,
+        max_head: int = 16_384,
+        admit_unauthenticated: Callable[[], bool] = lambda: True,
+    ) -> None:
         self.app = app
         self.max_body = max_body
         self.trace_limit = trace_limit
+        self.max_head = max_head
+        self.admit_unauthenticated = admit_unauthenticated
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
+        query: bytes = scope.get("query_string", b"")
+        target = scope.get("raw_path", b"") + (b"?" + query if query else b"")
+        if head_size(target, scope["headers"]) > self.max_head:
+            # `maitred serve` refuses such a head before building the request (api.serving):
+            # this holds the limit under any other server, before anything reads the headers.
+            await _reject(send, headers_too_large(self.max_head), new_correlation_id())
+            return
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
         correlation_id = _clean_correlation(headers.get(CORRELATION_HEADER))
-        state: dict[str, Any] = scope.setdefault("state", {})
-        state["correlation_id"] = correlation_id
+        scope.setdefault("state", {})["correlation_id"] = correlation_id
 
+        refusal = self._refusal(scope, headers)
+        body, ending = (b"", Body.COMPLETE) if refusal else await self._read_body(receive)
+        if ending is Body.TOO_LARGE:
+            refusal = self._too_large()
+        if refusal is not None:
+            await _reject(send, refusal, correlation_id)
+            trace_body = body[: self.trace_limit]
+            self._trace(
+                scope, headers, trace_body, refusal.status_code, b"", started, correlation_id
+            )
+            return
+        if ending is Body.CUT_SHORT:  # never processed, and nobody is left to answer
+            trace_body = body[: self.trace_limit]
+            self._trace(
+                scope, headers, trace_body, None, b"", started, correlation_id, DISCONNECTED
+            )
+            return
+        await self._forward(scope, receive, send, headers, body, started, correlation_id)
+
+    def _refusal(self, scope: Scope, headers: dict[str, str]) -> MaitredError | None:
+        """The error a request gets before its body is read: a declared length over the limit,
+        or a NUL in its URL (PostgreSQL cannot even compare such text with its ids)."""
         declared = headers.get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_body:
-            await _reject(send, self._too_large(), correlation_id)
-            self._trace(scope, headers, b"", 413, b"", started, correlation_id)
-            return
+            return self._too_large()
+        return _nul_in_url(scope)
 
-        unstorable = _nul_in_url(scope)
-        if unstorable is not None:  # PostgreSQL cannot even compare such text with its ids
-            await _reject(send, unstorable, correlation_id)
-            self._trace(scope, headers, b"", 400, b"", started, correlation_id)
-            return
-
-        body, too_large = await self._read_body(receive)
-        if too_large:
-            await _reject(send, self._too_large(), correlation_id)
-            self._trace(scope, headers, body[: self.trace_limit], 413, b"", started, correlation_id)
-            return
-
+    async def _forward(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        headers: dict[str, str],
+        body: bytes,
+        started: float,
+        correlation_id: str,
+    ) -> None:
+        """Run the app on the body already read, answering with the correlation id and keeping
+        what the trace needs of the response."""
         replayed = False
 
         async def replay() -> Message:
@@ -87,21 +146,22 @@ class EdgeMiddleware:
         finally:
             self._trace(scope, headers, body, status, bytes(response_body), started, correlation_id)
 
-    async def _read_body(self, receive: Receive) -> tuple[bytes, bool]:
-        """The whole body, or (what was read, True) once it passes the limit."""
+    async def _read_body(self, receive: Receive) -> tuple[bytes, Body]:
+        """The body read and how reading it ended: complete, past the limit, or cut short (an
+        `http.disconnect` before the last chunk: less than Content-Length announced)."""
         chunks: list[bytes] = []
         size = 0
         while True:
             message = await receive()
             if message["type"] != "http.request":
-                return b"".join(chunks), False
+                return b"".join(chunks), Body.CUT_SHORT
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > self.max_body:
-                return b"".join(chunks), True
+                return b"".join(chunks), Body.TOO_LARGE
             chunks.append(chunk)
             if not message.get("more_body", False):
-                return b"".join(chunks), False
+                return b"".join(chunks), Body.COMPLETE
 
     def _too_large(self) -> PayloadTooLarge:
         return PayloadTooLarge(f"Request body exceeds {self.max_body} bytes")
@@ -115,29 +175,52 @@ class EdgeMiddleware:
         response_body: bytes,
         started: float,
         correlation_id: str,
+        error: str | None = None,
     ) -> None:
         path: str = scope.get("path", "").replace("\x00", "")
         recorder: TraceRecorder | None = getattr(scope["app"].state, "recorder", None)
         if recorder is None or path.startswith(UNTRACED_PREFIXES):
             return
         state = scope.get("state", {})
+        partner_id = state.get("partner_id")
+        if partner_id is None and not self.admit_unauthenticated():
+            UNTRACED.inc()  # decision 0008: a stranger's traffic cannot grow the table at will
+            return
         query = scope.get("query_string", b"").decode("latin-1").replace("\x00", "")
+        url = path + ("?" + query if query else "")
         recorder.record(
             TraceRecord(
                 at=now(),
                 direction="inbound",
                 method=scope.get("method", "GET"),
-                url=path + ("?" + query if query else ""),
+                url=url[: self.trace_limit],
                 status_code=status,
                 duration_ms=(time.perf_counter() - started) * 1000,
-                partner_id=state.get("partner_id"),
+                partner_id=partner_id,
                 venue_id=state.get("venue_id"),
-                request_headers=redact_headers(headers),
-                request_body=traced_body(request_body, self.trace_limit),
-                response_body=traced_body(response_body, self.trace_limit),
+                request_headers=redact_headers(headers, self.trace_limit),
+                request_body=(
+                    redact_body(request_body, self.trace_limit)
+                    if partner_id is not None or not request_body
+                    else f"[{len(request_body)} bytes not kept: no valid key]"
+                ),
+                response_body=redact_body(response_body, self.trace_limit),
+                error=error,
                 correlation_id=correlation_id,
             )
         )
+
+
+def head_size(target: bytes, headers: Iterable[tuple[bytes, bytes]]) -> int:
+    """Bytes of a request head as counted against MAITRED_MAX_HEADER_BYTES: the request target,
+    and each header's name and value with its `: ` and line end."""
+    return len(target) + sum(len(name) + len(value) + 4 for name, value in headers)
+
+
+def headers_too_large(limit: int) -> HeadersTooLarge:
+    """The 431 for a request head over `limit` bytes."""
+    message = f"The request line and headers exceed {limit} bytes."
+    return HeadersTooLarge(details=field_details("headers", message))
 
 
 def _nul_in_url(scope: Scope) -> BadRequest | None:
@@ -165,33 +248,6 @@ async def _reject(send: Send, error: MaitredError, correlation_id: str) -> None:
         }
     )
     await send({"type": "http.response.body", "body": body})
-
-
-# `"apiKey": "…"` in text that is not valid JSON (a truncated or malformed body); the closing
-# quote is optional because truncation may have cut the value.
-_SECRET_PAIR = re.compile(
-    r'("[^"]*(?:authorization|token|secret|api[_-]?key|apikey|password|signature|cookie)[^"]*"'
-    r'\s*:\s*)"(?:[^"\\]|\\.)*"?',
-    re.IGNORECASE,
-)
-
-
-def traced_body(body: bytes, limit: int) -> str:
-    """A body fit for a trace: secrets redacted, NUL bytes stripped, truncated to `limit`.
-
-    Parsing JSON only when a secret-looking key appears keeps the common case cheap (this runs
-    for every inbound call); a body that does not parse is redacted by pattern instead.
-    """
-    text = body.decode("utf-8", errors="replace")
-    if mentions_secret(text):
-        try:
-            text = json.dumps(redact_value(json.loads(text)), separators=(",", ":"))
-        except ValueError:
-            text = _SECRET_PAIR.sub(rf'\1"{REDACTED}"', text)
-    text = text.replace("\x00", "")
-    if len(text) > limit:
-        return text[:limit] + f"…[{len(text) - limit} more]"
-    return text
 
 
 # A random per-process prefix and a counter: unique like uuid4, without an os.urandom call per

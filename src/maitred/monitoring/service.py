@@ -1,19 +1,22 @@
 """Recording traces without slowing the call they describe: records are buffered and written in
-batches through the writer, off the request path."""
+batches through the writer, off the request path. Traces of requests no valid key was shown
+for are kept to the newest few (docs/decisions/0008)."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
 import structlog
-from sqlalchemy import Table, insert
+from sqlalchemy import Table, and_, delete, insert, select
 from sqlalchemy.orm import Session
 
 from maitred.db.writer import Writer
 from maitred.monitoring.models import Trace
+from maitred.security import redact_url
 
 log = structlog.get_logger(__name__)
 
@@ -38,8 +41,13 @@ class TraceRecord:
     delivery_id: int | None = None
     outcome: str = field(default="")
 
+    @property
+    def unauthenticated(self) -> bool:
+        """An inbound call no valid key was shown for (a stranger's, or a partner's mistake)."""
+        return self.direction == "inbound" and self.partner_id is None
+
     def row(self) -> dict[str, Any]:
-        """Column values for an insert."""
+        """Column values for an insert (the URL's secret-looking query parameters redacted)."""
         outcome = self.outcome or (
             "success"
             if self.status_code is not None and 200 <= self.status_code < 300
@@ -51,7 +59,7 @@ class TraceRecord:
             "partner_id": self.partner_id,
             "venue_id": self.venue_id,
             "method": self.method,
-            "url": self.url,
+            "url": redact_url(self.url),
             "status_code": self.status_code,
             "outcome": outcome,
             "duration_ms": round(self.duration_ms, 3),
@@ -65,6 +73,7 @@ class TraceRecord:
 
 
 TRACES = cast(Table, Trace.__table__)
+_UNAUTHENTICATED = and_(TRACES.c.direction == "inbound", TRACES.c.partner_id.is_(None))
 
 
 def insert_traces(session: Session, records: list[TraceRecord]) -> None:
@@ -74,13 +83,34 @@ def insert_traces(session: Session, records: list[TraceRecord]) -> None:
         session.connection().execute(insert(TRACES), [r.row() for r in records])
 
 
-class TraceRecorder:
-    """Buffers trace records and writes them in batches."""
+def prune_unauthenticated(session: Session, keep: int) -> None:
+    """Delete all but the newest `keep` traces of unauthenticated calls. Both statements walk
+    the `(partner_id, at)` index from its newest NULL-partner entry, so the cost is `keep`
+    index entries whatever the size of the partners' traces."""
+    newest = select(TRACES.c.at).where(_UNAUTHENTICATED).order_by(TRACES.c.at.desc())
+    cutoff = newest.offset(keep).limit(1).scalar_subquery()
+    session.connection().execute(delete(TRACES).where(_UNAUTHENTICATED, TRACES.c.at <= cutoff))
 
-    def __init__(self, writer: Writer, *, flush_every: float = 0.2, max_buffer: int = 500):
+
+class TraceRecorder:
+    """Buffers trace records and writes them in batches; keeps at most about `keep_unauthenticated`
+    traces of unauthenticated calls (None: all)."""
+
+    def __init__(
+        self,
+        writer: Writer,
+        *,
+        flush_every: float = 0.2,
+        max_buffer: int = 500,
+        keep_unauthenticated: int | None = None,
+    ):
         self._writer = writer
         self._flush_every = flush_every
         self._max_buffer = max_buffer
+        self._keep = keep_unauthenticated
+        # Pruning reads `keep` index entries: done once a hundredth of `keep` new ones came in.
+        self._prune_every = max(1, (keep_unauthenticated or 0) // 100)
+        self._unpruned = 0
         self._buffer: list[TraceRecord] = []
         self._task: asyncio.Task[None] | None = None
 
@@ -90,10 +120,25 @@ class TraceRecorder:
         if len(self._buffer) >= self._max_buffer:
             self._flush_now()
 
+    def _write(self, batch: list[TraceRecord]) -> Callable[[Session], None]:
+        """The writer job for one batch, pruning the unauthenticated traces when it is due."""
+        self._unpruned += sum(record.unauthenticated for record in batch)
+        prune = self._keep is not None and self._unpruned >= self._prune_every
+        if prune:
+            self._unpruned = 0
+        keep = self._keep or 0
+
+        def job(session: Session) -> None:
+            insert_traces(session, batch)
+            if prune:
+                prune_unauthenticated(session, keep)
+
+        return job
+
     def _flush_now(self) -> None:
         batch, self._buffer = self._buffer, []
         if batch:
-            self._writer.submit(lambda session: insert_traces(session, batch))
+            self._writer.submit(self._write(batch))
 
     async def _run(self) -> None:
         while True:
@@ -112,4 +157,4 @@ class TraceRecorder:
             self._task = None
         batch, self._buffer = self._buffer, []
         if batch:
-            await self._writer.run(lambda session: insert_traces(session, batch))
+            await self._writer.run(self._write(batch))

@@ -20,8 +20,11 @@ from pydantic import (
 from maitred import text
 
 MAX_KEY_LENGTH = 512  # longer Bearer values are refused before hashing
-SLUG_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}$"
-Slug = Annotated[str, StringConstraints(pattern=SLUG_PATTERN)]
+# Our ids: the length and the characters checked apart, so each error says which is wrong.
+SLUG_MAX = 64
+SLUG_PATTERN = r"^[a-z0-9][a-z0-9_-]*$"
+SLUG_RULE = "Must start with a lowercase letter or digit, then lowercase letters, digits, _ or -."
+Slug = Annotated[str, StringConstraints(min_length=1, max_length=SLUG_MAX, pattern=SLUG_PATTERN)]
 PartnerKind = Literal["rms", "pos", "channel"]
 Action = Literal["created", "updated", "unchanged", "deleted"]
 
@@ -30,6 +33,10 @@ def _check_url(value: str) -> str:
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError("must be an absolute http:// or https:// URL")
+    if "@" in parts.netloc:
+        # The HTTP client would send them as Basic auth beside the partner's Bearer token and
+        # refuse every call; the message leaves them out (it is shown and logged).
+        raise ValueError("must not carry credentials (user:password@); set `token` instead")
     return value
 
 

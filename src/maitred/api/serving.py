@@ -1,0 +1,104 @@
+"""How a hub runs under uvicorn (`maitred serve`, and the tests' live hubs): the request head
+bounded before anything keeps it, and the client address taken from `X-Forwarded-For` only
+when the operator names the proxies allowed to set it."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+from typing import Any, cast
+
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+from maitred.config import Settings
+from maitred.monitoring.middleware import head_size, headers_too_large
+
+# After a 431 the connection keeps reading (and dropping) what the client still sends, so it
+# reads the answer instead of a reset; this long at most.
+LINGER_SECONDS = 2.0
+# The raw bytes of a head also hold the method, the protocol version and line ends, which
+# `head_size` leaves out: the early check allows for them and the exact check decides.
+_LINE_SLACK = 64
+
+
+class BoundedHttpToolsProtocol(HttpToolsProtocol):
+    """uvicorn's httptools protocol with the request head bounded to `max_head` bytes.
+
+    llhttp hands a header to Python only once its value is complete, so a 32 MB header would
+    be buffered whole before anyone could look at it: the head is measured on the bytes as
+    they arrive instead, and answered 431 and closed as soon as it passes the limit.
+    """
+
+    def __init__(self, *args: Any, max_head: int, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.max_head = max_head
+        self._head_open = True  # the bytes fed next belong to a request head
+        self._head_bytes = 0
+        self._refused = False
+
+    def data_received(self, data: bytes) -> None:
+        """Feed the parser; count what a still-unfinished head has taken."""
+        if self._refused:
+            return  # lingering: dropped
+        counted = self._head_open
+        super().data_received(data)
+        # A head that began after a body in the same read is counted from the next read on:
+        # the exact size is checked when it completes.
+        if not self._refused and counted and self._head_open:
+            self._head_bytes += len(data)
+            if self._head_bytes > self.max_head + _LINE_SLACK:
+                self._refuse()
+
+    def on_message_begin(self) -> None:
+        """A new request: its head starts empty."""
+        super().on_message_begin()
+        self._head_bytes = 0
+
+    def on_headers_complete(self) -> None:
+        """Refuse a head over the limit before uvicorn builds the request for the app."""
+        self._head_open = False
+        if head_size(self.url, self.headers) > self.max_head:
+            self._refuse()
+            return
+        super().on_headers_complete()
+
+    def on_body(self, body: bytes) -> None:
+        """Body bytes, unless the request was refused."""
+        if not self._refused:
+            super().on_body(body)
+
+    def on_message_complete(self) -> None:
+        """The request ended; what follows is the next request's head."""
+        self._head_open = True
+        if not self._refused:
+            super().on_message_complete()
+
+    def _refuse(self) -> None:
+        self._refused = True
+        body = json.dumps(headers_too_large(self.max_head).to_body()).encode()
+        self.transport.write(
+            b"HTTP/1.1 431 Request Header Fields Too Large\r\n"
+            b"content-type: application/json\r\n"
+            b"content-length: " + str(len(body)).encode() + b"\r\n"
+            b"connection: close\r\n\r\n" + body
+        )
+        if self.transport.can_write_eof():
+            self.transport.write_eof()
+        self.loop.call_later(LINGER_SECONDS, self.transport.close)
+
+
+def uvicorn_options(settings: Settings) -> dict[str, Any]:
+    """Keyword arguments for `uvicorn.run` / `uvicorn.Config` serving a hub on `settings`."""
+    protocol = functools.partial(BoundedHttpToolsProtocol, max_head=settings.max_header_bytes)
+    proxies = settings.forwarded_allow_ips
+    return {
+        "http": cast(type[asyncio.Protocol], protocol),
+        "loop": "uvloop",
+        # uvicorn trusts X-Forwarded-For from 127.0.0.1 unless told otherwise: off unless the
+        # operator names the proxies, so a client cannot pick the address its limits count.
+        "proxy_headers": bool(proxies),
+        "forwarded_allow_ips": ",".join(proxies) if proxies else None,
+        "access_log": False,
+        "log_level": settings.log_level,
+    }
