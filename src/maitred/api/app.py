@@ -87,8 +87,10 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = False) ->
 def _mount_routers(app: FastAPI) -> None:
     from maitred.api import (
         admin,
+        admin_bookings,
         admin_capabilities,
         admin_deliveries,
+        admin_flags,
         admin_monitoring,
         admin_orders,
         admin_tables,
@@ -106,3 +108,5 @@ def _mount_routers(app: FastAPI) -> None:
     app.include_router(admin_capabilities.router)
     app.include_router(admin_orders.router)
     app.include_router(admin_monitoring.router)
+    app.include_router(admin_flags.router)
+    app.include_router(admin_bookings.router)

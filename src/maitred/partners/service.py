@@ -24,6 +24,8 @@ from maitred.partners.schemas import (
     SigningSecretRead,
 )
 from maitred.security import SecretBox, hash_key, keys_match, new_signing_secret
+from maitred.tables import schedule as tables_schedule
+from maitred.venues import changes as venue_changes
 
 
 @dataclass(frozen=True)
@@ -117,7 +119,7 @@ def upsert_partner(session: Session, spec: PartnerSpec, box: SecretBox) -> Chang
 
 def _reach_changed(session: Session, partner: Partner, before: dict[str, object]) -> None:
     """How maitred reaches the partner changed: its deliveries, retries and replays included,
-    go to its current URLs."""
+    go to its current URLs, and the tables of its venues are fetched again."""
     if (before["base_url"], before["webhook_url"]) != (partner.base_url, partner.webhook_url):
         deliveries.move_partner_endpoints(
             session,
@@ -125,6 +127,11 @@ def _reach_changed(session: Session, partner: Partner, before: dict[str, object]
             webhook_url=partner.webhook_url,
             base_url=partner.base_url,
         )
+    if (before["base_url"], before["token_encrypted"]) != (
+        partner.base_url,
+        partner.token_encrypted,
+    ):
+        venue_changes.links_changed(session, tables_schedule.linked_to(session, partner.id))
 
 
 def _state(partner: Partner) -> tuple[object, ...]:
