@@ -116,6 +116,10 @@ def test_unknown_sku_still_opens_the_table(stack: Stack) -> None:
     status, flags = stack.admin("GET", "/admin/flags?kind=order.sku_rejected")
     assert status == 200
     assert any("NO-SUCH-SKU" in f["message"] for f in flags["items"])
+    # The refused create was replaced by the one without items: no replay sends it again.
+    status, failed = stack.admin("GET", "/admin/deliveries?state=failed")
+    assert status == 200
+    assert not [d for d in failed["items"] if d["kind"] == "pos.create_order"]
 
 
 def test_duplicated_and_concurrent_webhooks_open_one_order(stack: Stack) -> None:

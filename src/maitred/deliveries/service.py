@@ -213,6 +213,17 @@ def replay_failed(
     return count
 
 
+def supersede(session: Session, delivery_id: int, *, by: int) -> None:
+    """Mark a failed delivery replaced by delivery `by` (e.g. a create sent again without the
+    items the partner refused): a replay of every failed one must not send it again."""
+    session.execute(
+        update(Delivery)
+        .where(Delivery.id == delivery_id, Delivery.state == FAILED)
+        .values(state=SUPERSEDED, superseded_by=by, updated_at=now())
+        .execution_options(synchronize_session=False)
+    )
+
+
 def enable_endpoint(session: Session, endpoint_id: int) -> None:
     """Re-enable a disabled endpoint and close its circuit; its pending deliveries go again."""
     result = session.execute(

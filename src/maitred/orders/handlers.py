@@ -12,6 +12,7 @@ from maitred.clock import now
 from maitred.connectors.fetch import UNSUPPORTED
 from maitred.connectors.mozrest.pos_wire import CreateOrderResponse
 from maitred.deliveries import outcomes
+from maitred.deliveries import service as deliveries
 from maitred.deliveries.models import DELIVERED, FAILED, Delivery
 from maitred.flags import kinds
 from maitred.flags import service as flags
@@ -114,8 +115,13 @@ def _retry_without_items(
         message=message,
     )
     reservation = session.get(Reservation, order.reservation_id) if order.reservation_id else None
-    if reservation is not None:
-        pos_calls.request_create(session, order, reservation, correlation_id, with_items=False)
+    if reservation is None:
+        return
+    retried = pos_calls.request_create(
+        session, order, reservation, correlation_id, with_items=False
+    )
+    if retried is not None:  # the refused create is replaced: a replay must not send it again
+        deliveries.supersede(session, outcome.delivery_id, by=retried)
 
 
 def on_update_answer(session: Session, outcome: outcomes.Outcome) -> None:
