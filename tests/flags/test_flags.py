@@ -185,3 +185,24 @@ async def test_maitred_flags_lists_resolves_and_acknowledges(
     assert "order:o-9" in everything.output
     assert unknown.exit_code != 0
     assert "99999" in unknown.output
+
+
+async def test_maitred_flags_resolves_or_acknowledges_every_open_flag_of_a_kind(
+    world: Runtime, cli_env: Settings
+) -> None:
+    first = await _raise(world, kinds.ORDER_SKU_REJECTED, "order:o-1")
+    second = await _raise(world, kinds.ORDER_SKU_REJECTED, "order:o-2")
+    held = await _raise(world, kinds.BOOKING_HELD, "booking:b-1")
+    runner = CliRunner()
+
+    acked = runner.invoke(flags_app, ["ack", "--kind", kinds.BOOKING_HELD, "--venue", "v1"])
+    resolved = runner.invoke(flags_app, ["resolve", "--kind", kinds.ORDER_SKU_REJECTED])
+    neither = runner.invoke(flags_app, ["resolve"])
+    both = runner.invoke(flags_app, ["resolve", str(held), "--kind", kinds.BOOKING_HELD])
+
+    assert acked.exit_code == 0, acked.output
+    assert _flag(world, held).acknowledged_at is not None
+    assert resolved.exit_code == 0, resolved.output
+    assert [_flag(world, i).resolved_by for i in (first, second)] == ["operator"] * 2
+    assert _flag(world, held).resolved_at is None
+    assert (neither.exit_code, both.exit_code) == (2, 2)

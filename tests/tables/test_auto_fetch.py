@@ -152,7 +152,7 @@ async def test_the_schedule_fetches_again_after_its_interval(
             await sweeper.stop()
 
 
-async def test_a_failed_fetch_is_flagged_retried_later_and_settled_by_a_success(
+async def test_a_failing_fetch_is_retried_later_flagged_and_settled_by_a_success(
     runtime: Runtime, pos_server: TableServer, rms_server: TableServer
 ) -> None:
     pos_server.status = 503
@@ -162,8 +162,6 @@ async def test_a_failed_fetch_is_flagged_retried_later_and_settled_by_a_success(
 
     assert failed.error is not None
     assert "503" in failed.error
-    [flag] = _open_flags(runtime, "tables.refresh_failed")
-    assert "503" in flag.message
     sync = _sync(runtime)
     assert sync is not None
     assert sync.failures == 1
@@ -171,13 +169,27 @@ async def test_a_failed_fetch_is_flagged_retried_later_and_settled_by_a_success(
     assert sync.attempted_at is not None
     assert sync.due_at - sync.attempted_at == timedelta(seconds=schedule.FIRST_RETRY_SECONDS)
     assert await auto.refresh_due(runtime) == []  # waits for its back-off
+    assert _open_flags(runtime, "tables.refresh_failed") == []  # one failure: not yet flagged
+
+    for _ in range(schedule.FLAG_AFTER_FAILURES - 1):
+        await _make_due(runtime)
+        await auto.refresh_due(runtime)
+    [flag] = _open_flags(runtime, "tables.refresh_failed")
+    assert "503" in flag.message
 
     pos_server.status = 200
+    await _make_due(runtime)
+    assert await auto.refresh_due(runtime) == [auto.Fetched(VENUE)]
+    assert _open_flags(runtime, "tables.refresh_failed") == []
+
+
+async def _make_due(runtime: Runtime) -> None:
+    """Let the back-off pass (the schedule reads `due_at` against the clock)."""
+    sync = _sync(runtime)
+    assert sync is not None
     await runtime.writer.run(
         lambda s: s.execute(update(TableSync).values(due_at=sync.attempted_at))
     )
-    assert await auto.refresh_due(runtime) == [auto.Fetched(VENUE)]
-    assert _open_flags(runtime, "tables.refresh_failed") == []
 
 
 def test_the_back_off_doubles_up_to_its_cap() -> None:
@@ -262,4 +274,6 @@ async def test_a_failing_read_through_is_not_retried_on_every_request(
     assert (first.status_code, second.status_code) == (200, 200)
     assert first.json()["tables"] == second.json()["tables"] == []
     assert len(pos_server.authorizations) == 1  # the second read waits for the back-off
-    assert len(_open_flags(runtime, "tables.refresh_failed")) == 1
+    sync = _sync(runtime)
+    assert sync is not None
+    assert sync.failures == 1

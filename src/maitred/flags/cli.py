@@ -14,8 +14,6 @@ from maitred.partners.cli import console, read, with_runtime
 
 app = typer.Typer(help="Flags: what maitred could not settle alone.")
 
-FlagArg = Annotated[int, typer.Argument(help="The flag's id (see `maitred flags list`).")]
-
 
 @app.callback(invoke_without_command=True)
 def _default(context: typer.Context) -> None:
@@ -57,24 +55,62 @@ def _state(flag: FlagRead) -> str:
     return "acknowledged" if flag.acknowledged_at is not None else "open"
 
 
+FlagOpt = Annotated[
+    int | None, typer.Argument(help="The flag's id (see `maitred flags list`).", show_default=False)
+]
+VenueOpt = Annotated[str | None, typer.Option(help="With --kind: only this venue's.")]
+KindOpt = Annotated[
+    str | None, typer.Option(help="Instead of an id: every open flag of this kind.")
+]
+
+
+def _chosen(flag_id: int | None, kind: str | None) -> None:
+    if (flag_id is None) == (kind is None):
+        typer.echo("give a flag id or --kind (with --venue to keep to one venue)", err=True)
+        raise typer.Exit(2)
+
+
 @app.command("resolve")
 def resolve_command(
-    flag_id: FlagArg,
+    flag_id: FlagOpt = None,
+    kind: KindOpt = None,
+    venue: VenueOpt = None,
     note: Annotated[str | None, typer.Option(help="Why (kept with the flag).")] = None,
 ) -> None:
-    """Resolve a flag: you settled it (resolving a resolved one changes nothing)."""
-    flag = with_runtime(
-        lambda rt: rt.writer.run_sync(
-            lambda s: FlagRead.of(service.resolve_one(s, flag_id, note=note))
-        )
-    )
-    console.print(f"flag {flag.id} ({flag.kind} {flag.subject}): {_state(flag)}")
+    """Resolve a flag, or every open flag of a kind: you settled it (resolving a resolved one
+    changes nothing)."""
+    _chosen(flag_id, kind)
+
+    def job(session: Session) -> list[FlagRead]:
+        if flag_id is not None:
+            return [FlagRead.of(service.resolve_one(session, flag_id, note=note))]
+        assert kind is not None
+        found = service.resolve_matching(session, venue_id=venue, kind=kind, note=note)
+        return [FlagRead.of(flag) for flag in found]
+
+    _report(with_runtime(lambda rt: rt.writer.run_sync(job)), kind)
 
 
 @app.command("ack")
-def ack_command(flag_id: FlagArg) -> None:
-    """Acknowledge a flag: seen, stays open until settled or resolved."""
-    flag = with_runtime(
-        lambda rt: rt.writer.run_sync(lambda s: FlagRead.of(service.acknowledge(s, flag_id)))
-    )
-    console.print(f"flag {flag.id} ({flag.kind} {flag.subject}): {_state(flag)}")
+def ack_command(flag_id: FlagOpt = None, kind: KindOpt = None, venue: VenueOpt = None) -> None:
+    """Acknowledge a flag, or every open flag of a kind: seen, stays open until settled or
+    resolved."""
+    _chosen(flag_id, kind)
+
+    def job(session: Session) -> list[FlagRead]:
+        if flag_id is not None:
+            return [FlagRead.of(service.acknowledge(session, flag_id))]
+        assert kind is not None
+        return [
+            FlagRead.of(flag)
+            for flag in service.acknowledge_matching(session, venue_id=venue, kind=kind)
+        ]
+
+    _report(with_runtime(lambda rt: rt.writer.run_sync(job)), kind)
+
+
+def _report(flags: list[FlagRead], kind: str | None) -> None:
+    if not flags:
+        console.print(f"no open {kind} flag")
+    for flag in flags:
+        console.print(f"flag {flag.id} ({flag.kind} {flag.subject}): {_state(flag)}")

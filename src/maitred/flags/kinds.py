@@ -75,7 +75,7 @@ KINDS: dict[str, Kind] = {
         "a booking of the venue reaching its POS",
     ),
     TABLES_REFRESH_FAILED: Kind(
-        "fetching the venue's tables by itself failed (a partner down, no base URL…)",
+        "fetching the venue's tables by itself failed three times in a row (a partner down…)",
         "the next successful refresh",
     ),
 }

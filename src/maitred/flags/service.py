@@ -136,6 +136,20 @@ def resolve_one(session: Session, flag_id: int, *, note: str | None = None) -> F
     return flag
 
 
+def resolve_matching(
+    session: Session, *, venue_id: str | None, kind: str, note: str | None = None
+) -> list[Flag]:
+    """An operator closes every open flag of a kind (at one venue, or everywhere)."""
+    found = open_flags(session, venue_id=venue_id, kind=kind)
+    return [resolve_one(session, flag.id, note=note) for flag in found]
+
+
+def acknowledge_matching(session: Session, *, venue_id: str | None, kind: str) -> list[Flag]:
+    """An operator has seen every open flag of a kind (at one venue, or everywhere)."""
+    found = open_flags(session, venue_id=venue_id, kind=kind)
+    return [acknowledge(session, flag.id) for flag in found]
+
+
 def acknowledge(session: Session, flag_id: int) -> Flag:
     """An operator has seen a flag: it stays open, marked acknowledged (twice is safe)."""
     flag = get(session, flag_id)

@@ -28,6 +28,9 @@ LEASE_SECONDS = 60.0  # a claimed venue is due again after this if its worker we
 FIRST_RETRY_SECONDS = 5.0  # after a failure: 5 s, 10 s, 20 s … up to MAX_RETRY_SECONDS
 MAX_RETRY_SECONDS = 300.0
 MAX_ERROR = 500
+# Flagged from the third failure in a row (about 15 s): partners still starting alongside the
+# hub are not worth a person's look.
+FLAG_AFTER_FAILURES = 3
 
 
 def request(session: Session, venue_ids: Sequence[str]) -> None:
@@ -105,10 +108,12 @@ def record_success(session: Session, venue_id: str, *, at: datetime, interval: f
 def record_failure(
     session: Session, venue_id: str, *, at: datetime, error: str, interval: float
 ) -> None:
-    """A refresh failed: try again after a back-off, and show why."""
+    """A refresh failed: try again after a back-off, and show why once it keeps failing."""
     sync = _row(session, venue_id)
     sync.attempted_at, sync.failures, sync.last_error = at, sync.failures + 1, error[:MAX_ERROR]
     sync.due_at = at + timedelta(seconds=retry_delay(sync.failures, interval))
+    if sync.failures < FLAG_AFTER_FAILURES:
+        return
     flags.raise_flag(
         session,
         venue_id=venue_id,
