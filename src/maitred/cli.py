@@ -101,8 +101,10 @@ def demo(
 def _register_subcommands() -> None:
     from maitred.apply import cli as apply_cli
     from maitred.deliveries import cli as deliveries_cli
+    from maitred.flags import cli as flags_cli
     from maitred.orders import cli as orders_cli
     from maitred.partners import cli as partners_cli
+    from maitred.reservations import cli as reservations_cli
     from maitred.simulators import cli as simulators_cli
     from maitred.tables import cli as tables_cli
     from maitred.venues import cli as venues_cli
@@ -115,6 +117,8 @@ def _register_subcommands() -> None:
     app.add_typer(simulators_cli.app, name="simulate")
     app.add_typer(tables_cli.app, name="tables")
     app.add_typer(orders_cli.app, name="orders")
+    app.add_typer(reservations_cli.app, name="bookings")
+    app.add_typer(flags_cli.app, name="flags")
 
 
 _register_subcommands()

@@ -117,6 +117,14 @@ class Settings(BaseSettings):
     )
     worker_id: str | None = Field(default=None, description="Stable worker name; random if unset.")
 
+    # Table registry
+    tables_refresh_interval: float = Field(
+        default=3600.0,
+        ge=0,
+        description="Seconds between automatic fetches of each venue's tables from its RMS and "
+        "POS (0: only when the venue's links change, and on a first pos-tables request).",
+    )
+
     # POS reconciliation and order retention
     reconcile_interval: float = Field(
         default=300.0, gt=0, description="Seconds between the worker's POS reconcile sweeps."

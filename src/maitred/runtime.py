@@ -5,7 +5,11 @@ Built at start-up (app lifespan, worker boot, CLI command), never at import.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 import aiohttp
 
@@ -14,6 +18,8 @@ from maitred.config import Settings
 from maitred.db.engine import Database, make_database
 from maitred.db.writer import Writer
 from maitred.security import SecretBox
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -26,6 +32,7 @@ class Runtime:
     secrets: SecretBox
     http: aiohttp.ClientSession | None = None
     extras: dict[str, object] = field(default_factory=dict)
+    tasks: set[asyncio.Task[Any]] = field(default_factory=set)
 
     @classmethod
     def build(cls, settings: Settings) -> Runtime:
@@ -49,8 +56,19 @@ class Runtime:
             self.http = make_session(self.settings)
         return self.http
 
+    def spawn(self, work: Coroutine[Any, Any, T], *, name: str) -> asyncio.Task[T]:
+        """Run `work` in the background on the running loop; `close` cancels it if unfinished."""
+        task = asyncio.get_running_loop().create_task(work, name=name)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+        return task
+
     async def close(self) -> None:
-        """Release everything."""
+        """Release everything (background work first: it may still use the rest)."""
+        for task in list(self.tasks):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
         if self.http is not None and not self.http.closed:
             await self.http.close()
         self.writer.stop()

@@ -35,3 +35,4 @@ class Signal:
 
 deliveries = Signal()  # a delivery was committed
 followups = Signal()  # a booking change was committed
+tables = Signal()  # a venue's tables are due to be fetched (its links changed)

@@ -1,5 +1,5 @@
 """A POS without the update call (decision 4): detected once, not called again, the change
-held and flagged, and sent when the operator resets the capability."""
+held and flagged, and sent when the operator resets the capability (which settles the flag)."""
 
 from __future__ import annotations
 
@@ -57,6 +57,14 @@ def test_a_pos_without_updates_is_called_once_and_the_change_waits_for_a_reset(
         "the held-change flag resolved",
         lambda: stack.admin("GET", "/admin/flags?kind=order.change_held")[1]["items"] == [],
     )
+    # The reset settled the flag that said the POS takes no updates.
+    status, flags = stack.admin(
+        "GET", "/admin/flags?kind=pos.update_unsupported&include_resolved=true"
+    )
+    assert status == 200, flags
+    [unsupported] = flags["items"]
+    assert unsupported["resolvedAt"] is not None
+    assert unsupported["resolvedBy"] == "orders.update capability reset"
 
 
 def test_an_unknown_feature_is_refused_naming_it(stack: Stack) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import concurrent.futures
 
-from maitred.demo.stack import RMS_VENUE, Stack, call, wait_for
+from maitred.demo.stack import RMS_VENUE, VENUE, Stack, call, wait_for
 
 
 def test_seating_opens_a_pos_order_on_the_translated_tables(stack: Stack) -> None:
@@ -116,6 +116,10 @@ def test_unknown_sku_still_opens_the_table(stack: Stack) -> None:
     status, flags = stack.admin("GET", "/admin/flags?kind=order.sku_rejected")
     assert status == 200
     assert any("NO-SUCH-SKU" in f["message"] for f in flags["items"])
+    # The refused create was replaced by the one without items: no replay sends it again.
+    status, failed = stack.admin("GET", "/admin/deliveries?state=failed")
+    assert status == 200
+    assert not [d for d in failed["items"] if d["kind"] == "pos.create_order"]
 
 
 def test_duplicated_and_concurrent_webhooks_open_one_order(stack: Stack) -> None:
@@ -142,3 +146,25 @@ def test_duplicated_and_concurrent_webhooks_open_one_order(stack: Stack) -> None
     ]
     assert sum(1 for c in creates if c["body"]["tables"] == ["T10"]) == 1
     assert sum(1 for c in creates if c["body"]["tables"] == ["T11"]) == 1
+
+
+def test_a_booking_held_for_an_unmapped_table_opens_its_order_once_mapped(stack: Stack) -> None:
+    rms_009 = stack.rms_table("009")
+    status, _ = stack.admin("DELETE", f"/admin/venues/{VENUE}/table-mappings/{rms_009}")
+    assert status == 200
+    stack.book(bookingId="held-1", partySize=2, status="seated", tables=["009"])
+    held = wait_for(
+        "the booking held",
+        lambda: stack.admin("GET", "/admin/flags?kind=booking.held")[1]["items"],
+    )
+    assert [f["subject"] for f in held] == ["booking:held-1"]
+    assert not any("T9" in o["tables"] for o in stack.pos_orders())
+
+    status, _ = stack.admin(
+        "PUT", f"/admin/venues/{VENUE}/table-mappings/{rms_009}", {"posTableId": "T9"}
+    )
+    assert status == 200
+
+    order = stack.order_on("T9")  # with no re-send from the RMS
+    assert order["partySize"] == 2
+    assert stack.admin("GET", "/admin/flags?kind=booking.held")[1]["items"] == []

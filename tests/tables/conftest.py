@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -40,11 +41,13 @@ class TableServer:
     venue_id: str
     listing: list[dict[str, Any]] = field(default_factory=list)
     status: int = 200
+    delay: float = 0.0  # seconds before answering
     authorizations: list[str | None] = field(default_factory=list)
     server: TestServer | None = None
 
     async def _tables(self, request: web.Request) -> web.Response:
         self.authorizations.append(request.headers.get("Authorization"))
+        await asyncio.sleep(self.delay)
         if request.match_info["venue_id"] != self.venue_id:
             return web.json_response({"error": "unknown venue"}, status=404)
         if self.status != 200:

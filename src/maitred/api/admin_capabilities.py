@@ -12,7 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from maitred.api.deps import RuntimeDep, require_admin
 from maitred.capabilities import service as capabilities
 from maitred.capabilities.schemas import CapabilityReport, CapabilityReset, Feature
-from maitred.orders import seating
+from maitred.orders import pos_calls
 
 router = APIRouter(prefix="/admin", tags=["admin"], dependencies=[Depends(require_admin)])
 
@@ -39,7 +39,7 @@ async def reset_capabilities(
     `orders.update` are sent at once."""
 
     def job(session: Session) -> CapabilityReset:
-        reset, forwarded = seating.reset_capability(session, venue_id=venue_id, feature=feature)
+        reset, forwarded = pos_calls.reset_capability(session, venue_id=venue_id, feature=feature)
         return CapabilityReset(venue_id=venue_id, reset=reset, forwarded=forwarded)
 
     return await runtime.writer.run(job)

@@ -11,7 +11,6 @@ from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
 from maitred.api.deps import RuntimeDep, require_admin
-from maitred.flags.models import Flag
 from maitred.monitoring.models import Trace
 
 router = APIRouter(prefix="/admin", tags=["admin"], dependencies=[Depends(require_admin)])
@@ -73,48 +72,3 @@ async def list_traces(
             return [TraceRead.model_validate(row) for row in session.scalars(statement)]
 
     return TracePage(items=await run_in_threadpool(read))
-
-
-class FlagRead(BaseModel):
-    """Something maitred could not settle alone (a held booking, refused items, …)."""
-
-    model_config = ConfigDict(from_attributes=True)
-
-    id: int
-    venue_id: str | None
-    kind: str
-    subject: str
-    message: str
-    data: dict[str, Any] | None
-    created_at: datetime
-    resolved_at: datetime | None
-
-
-class FlagPage(BaseModel):
-    """Flags, newest first."""
-
-    items: list[FlagRead]
-
-
-@router.get("/flags", response_model=FlagPage)
-async def list_flags(
-    runtime: RuntimeDep,
-    venue: str | None = None,
-    kind: str | None = None,
-    include_resolved: bool = False,
-    limit: int = Query(default=100, ge=1, le=1000),
-) -> FlagPage:
-    """Open flags (or all of them), optionally for one venue or kind."""
-    statement = select(Flag).order_by(Flag.id.desc()).limit(limit)
-    if not include_resolved:
-        statement = statement.where(Flag.resolved_at.is_(None))
-    if venue is not None:
-        statement = statement.where(Flag.venue_id == venue)
-    if kind is not None:
-        statement = statement.where(Flag.kind == kind)
-
-    def read() -> list[FlagRead]:
-        with runtime.db.read_sessions() as session:
-            return [FlagRead.model_validate(row) for row in session.scalars(statement)]
-
-    return FlagPage(items=await run_in_threadpool(read))

@@ -101,8 +101,10 @@ def _unauthenticated_traces(settings: Settings) -> Callable[[], bool]:
 def _mount_routers(app: FastAPI) -> None:
     from maitred.api import (
         admin,
+        admin_bookings,
         admin_capabilities,
         admin_deliveries,
+        admin_flags,
         admin_monitoring,
         admin_orders,
         admin_tables,
@@ -120,3 +122,5 @@ def _mount_routers(app: FastAPI) -> None:
     app.include_router(admin_capabilities.router)
     app.include_router(admin_orders.router)
     app.include_router(admin_monitoring.router)
+    app.include_router(admin_flags.router)
+    app.include_router(admin_bookings.router)

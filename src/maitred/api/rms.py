@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
 from starlette.routing import BaseRoute, Route
 
 from maitred import signals
@@ -20,6 +21,7 @@ from maitred.errors import BadRequest, NotFound, field_details
 from maitred.partners.service import Caller
 from maitred.reservations.intake import BookingIntake
 from maitred.runtime import Runtime
+from maitred.tables import auto as tables_auto
 from maitred.tables import service as tables
 from maitred.venues import repository as venues
 
@@ -130,19 +132,33 @@ async def receive_reservation(request: Request) -> JSONResponse:
 
 
 @router.get("/venues/{venueId}/pos-tables", response_model=PosTables)
-def pos_tables(
+async def pos_tables(
     venue_id: Annotated[str, Path(alias="venueId", max_length=200)],
     request: Request,
     caller: RmsCaller,
 ) -> PosTables:
     """The POS tables of a venue the calling RMS is linked to, for table matching on its side:
-    the tables the POS listed at the last refresh of the table registry (POS ids and names).
-    Any other venue (or a non-RMS caller) answers 404."""
-    with get_runtime(request).db.read_sessions() as session:
-        ours = venues.resolve_external(session, partner_id=caller.partner_id, external_id=venue_id)
-        if ours is None:
-            raise _unknown_venue()
-        listed = tables.pos_tables(session, venue_id=ours)
+    the tables the POS listed at the last fetch of the table registry (POS ids and names).
+    A venue whose tables were never fetched is fetched now, waiting a few seconds at most
+    (then the answer is what is stored). Any other venue (or a non-RMS caller) answers 404."""
+    runtime = get_runtime(request)
+
+    def resolve() -> str | None:
+        with runtime.db.read_sessions() as session:
+            return venues.resolve_external(
+                session, partner_id=caller.partner_id, external_id=venue_id
+            )
+
+    ours = await run_in_threadpool(resolve)
+    if ours is None:
+        raise _unknown_venue()
     request.state.venue_id = ours
-    rows = [PosTable(id=t.id, name=t.name, area=t.area) for t in listed]
+    await tables_auto.read_through(runtime, ours)
+
+    def read() -> list[PosTable]:
+        with runtime.db.read_sessions() as session:
+            listed = tables.pos_tables(session, venue_id=ours)
+        return [PosTable(id=t.id, name=t.name, area=t.area) for t in listed]
+
+    rows = await run_in_threadpool(read)
     return PosTables(venueId=venue_id, tables=rows, count=len(rows))

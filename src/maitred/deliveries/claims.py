@@ -58,10 +58,16 @@ class ClaimedDelivery:
     url: str
     body: str
     correlation_id: str | None
-    attempt: int
+    attempt: int  # its number among all of the delivery's attempts, replays included
     attempt_token: str
     token_encrypted: str | None
     secret_encrypted: str | None
+    attempts_at_replay: int = 0
+
+    @property
+    def scheduled_attempt(self) -> int:
+        """Its number since the last replay: where the retry schedule stands (1-based)."""
+        return self.attempt - self.attempts_at_replay
 
 
 def _head_of_key() -> ColumnElement[bool]:
@@ -158,7 +164,7 @@ _LOAD = (
     select(
         Delivery.id, Delivery.message_id, Delivery.endpoint_id, Delivery.partner_id,
         Delivery.venue_id, Delivery.kind, Delivery.method, Delivery.url, Delivery.body,
-        Delivery.correlation_id, Delivery.attempts,
+        Delivery.correlation_id, Delivery.attempts, Delivery.attempts_at_replay,
         Partner.token_encrypted, Partner.signing_secret_encrypted,
     )
     .outerjoin(Partner, Partner.id == Delivery.partner_id)
@@ -202,6 +208,7 @@ def _lease(
             attempt_token=uuid.uuid4().hex,
             token_encrypted=row.token_encrypted,
             secret_encrypted=row.signing_secret_encrypted,
+            attempts_at_replay=row.attempts_at_replay,
         )
         for row in (rows[i] for i in ids if i in rows)
     ]

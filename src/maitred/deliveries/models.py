@@ -60,13 +60,17 @@ class Delivery(Base):
     venue_id: Mapped[str | None] = mapped_column(String(64))
     kind: Mapped[str] = mapped_column(String(64))  # e.g. "webhook.ping", "rms.pos_order"
     method: Mapped[str] = mapped_column(String(8), default="POST")
+    # Its endpoint's URL (plus a path for API calls): moved with the endpoint while the delivery
+    # is unfinished or failed, so a retry or a replay goes where the partner is now.
     url: Mapped[str] = mapped_column(Text)
     body: Mapped[str] = mapped_column(Text)  # the exact JSON bytes we sign and send
     ordering_key: Mapped[str | None] = mapped_column(String(255))
     coalesce_key: Mapped[str | None] = mapped_column(String(255))
     correlation_id: Mapped[str | None] = mapped_column(String(64))
     state: Mapped[str] = mapped_column(String(16), default=PENDING)
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)  # every attempt, replays too
+    # `attempts` when it was last replayed: a replay restarts the retry schedule, not the count.
+    attempts_at_replay: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(Timestamp)
     lease_owner: Mapped[str | None] = mapped_column(String(64))
     lease_expires_at: Mapped[datetime | None] = mapped_column(Timestamp)

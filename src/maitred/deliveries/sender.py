@@ -129,7 +129,7 @@ async def attempt(
     verdict = rules.classify(outcome.status, timed_out=outcome.timed_out)
     decision = rules.decide(
         verdict,
-        attempt=delivery.attempt,
+        attempt=delivery.scheduled_attempt,
         policy=rules.RetryPolicy.from_settings(settings),
         retry_after=rules.parse_retry_after(outcome.retry_after, finished_at),
         rand=random.random(),

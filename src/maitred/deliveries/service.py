@@ -8,19 +8,29 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Text, func, insert, literal, select, update
 from sqlalchemy.orm import Session
 
 from maitred.clock import now
 from maitred.db.writer import after_commit
 from maitred.deliveries import wake
-from maitred.deliveries.models import FAILED, PENDING, SUPERSEDED, Delivery, Endpoint
+from maitred.deliveries.models import (
+    FAILED,
+    INFLIGHT,
+    PENDING,
+    SUPERSEDED,
+    Delivery,
+    Endpoint,
+)
 from maitred.errors import InvalidTransition, NotFound
 from maitred.inbox.repository import dialect_sql, execute, timestamp
 
+WEBHOOK, API = "webhook", "api"  # endpoint names: a partner's webhook URL, its API base URL
+UNFINISHED = (PENDING, INFLIGHT, FAILED)  # what may still be sent (a failed one by a replay)
+
 
 def ensure_endpoint(session: Session, *, partner_id: str, name: str, url: str) -> int:
-    """The id of the partner's endpoint called `name`, created (or its URL updated) as needed."""
+    """The id of the partner's endpoint called `name`, created (or moved to `url`) as needed."""
     row = session.execute(
         select(Endpoint.id, Endpoint.url).where(
             Endpoint.partner_id == partner_id, Endpoint.name == name
@@ -34,8 +44,42 @@ def ensure_endpoint(session: Session, *, partner_id: str, name: str, url: str) -
         )
         return int(result.scalar_one())
     if row.url != url:
-        session.execute(update(Endpoint).where(Endpoint.id == row.id).values(url=url))
+        _move(session, int(row.id), old=row.url, new=url)
     return int(row.id)
+
+
+def move_partner_endpoints(
+    session: Session, *, partner_id: str, webhook_url: str | None, base_url: str | None
+) -> int:
+    """Point the partner's endpoints at its current URLs (after `apply`, the CLI or the admin
+    API changed them), with their unfinished and failed deliveries; how many moved."""
+    wanted = {WEBHOOK: webhook_url, API: base_url.rstrip("/") if base_url else None}
+    rows = session.execute(
+        select(Endpoint.id, Endpoint.name, Endpoint.url).where(Endpoint.partner_id == partner_id)
+    ).all()
+    moved = 0
+    for endpoint_id, name, url in rows:
+        new = wanted.get(name)
+        if new and new != url:  # a URL taken away leaves the endpoint where it was
+            _move(session, endpoint_id, old=url, new=new)
+            moved += 1
+    return moved
+
+
+def _move(session: Session, endpoint_id: int, *, old: str, new: str) -> None:
+    """Change an endpoint's URL, and the URL prefix of every delivery to it that may still be
+    sent: each was enqueued as the endpoint's URL plus a path."""
+    session.execute(update(Endpoint).where(Endpoint.id == endpoint_id).values(url=new))
+    session.execute(
+        update(Delivery)
+        .where(
+            Delivery.endpoint_id == endpoint_id,
+            Delivery.state.in_(UNFINISHED),
+            func.substr(Delivery.url, 1, len(old)) == old,
+        )
+        .values(url=literal(new, Text()) + func.substr(Delivery.url, len(old) + 1))
+        .execution_options(synchronize_session=False)
+    )
 
 
 def new_message_id() -> str:
@@ -48,10 +92,10 @@ def new_message_id() -> str:
 # does: building them with SQLAlchemy cost ~1 ms of CPU per call, more than running them.
 _INSERT = dialect_sql(
     "INSERT INTO deliveries (message_id, endpoint_id, partner_id, venue_id, kind, method, url,"
-    " body, ordering_key, coalesce_key, correlation_id, state, attempts, next_attempt_at,"
-    " created_at, updated_at)"
+    " body, ordering_key, coalesce_key, correlation_id, state, attempts, attempts_at_replay,"
+    " next_attempt_at, created_at, updated_at)"
     " VALUES (:message_id, :endpoint_id, :partner_id, :venue_id, :kind, :method, :url, :body,"
-    " :ordering_key, :coalesce_key, :correlation_id, :state, 0, :at, :at, :at) RETURNING id"
+    " :ordering_key, :coalesce_key, :correlation_id, :state, 0, 0, :at, :at, :at) RETURNING id"
 )
 _SUPERSEDE = dialect_sql(
     "UPDATE deliveries SET state = :superseded, superseded_by = :id, updated_at = :at"
@@ -110,9 +154,10 @@ def enqueue(
 
 def _reset_values(at: datetime) -> dict[str, Any]:
     # Same message_id on purpose: a replay is the same message, so receivers can deduplicate.
+    # The attempt count goes on (attempt numbers keep counting); the retry schedule restarts.
     return {
         "state": PENDING,
-        "attempts": 0,
+        "attempts_at_replay": Delivery.attempts,
         "next_attempt_at": at,
         "lease_owner": None,
         "lease_expires_at": None,
@@ -123,7 +168,7 @@ def _reset_values(at: datetime) -> dict[str, Any]:
 
 
 def replay(session: Session, delivery_id: int) -> None:
-    """Put one failed delivery back in the queue with its attempts reset."""
+    """Put one failed delivery back in the queue, its retry schedule started again."""
     state = session.scalar(select(Delivery.state).where(Delivery.id == delivery_id))
     if state is None:
         raise NotFound(f"Delivery {delivery_id} not found")
@@ -166,6 +211,17 @@ def replay_failed(
     if count:
         after_commit(session, wake.notify)
     return count
+
+
+def supersede(session: Session, delivery_id: int, *, by: int) -> None:
+    """Mark a failed delivery replaced by delivery `by` (e.g. a create sent again without the
+    items the partner refused): a replay of every failed one must not send it again."""
+    session.execute(
+        update(Delivery)
+        .where(Delivery.id == delivery_id, Delivery.state == FAILED)
+        .values(state=SUPERSEDED, superseded_by=by, updated_at=now())
+        .execution_options(synchronize_session=False)
+    )
 
 
 def enable_endpoint(session: Session, endpoint_id: int) -> None:

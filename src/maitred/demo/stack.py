@@ -203,15 +203,20 @@ class Stack:
                 self.keys["rms_secret"],
             ],
         )
+        # The partners first: the hub fetches the venue's tables as soon as it starts.
+        for url in (self.pos, self.rms):
+            wait_for(f"{url} to answer", functools.partial(self._up, url + "/_sim/state"), 60)
         self._spawn("hub", [*py, "serve", "--config", str(config), "--port", str(ports["hub"])])
-        for url, path in (
-            (self.pos, "/_sim/state"),
-            (self.rms, "/_sim/state"),
-            (self.hub, "/healthz"),
-        ):
-            wait_for(f"{url} to answer", functools.partial(self._up, url + path), timeout=60)
-        status, report = self.admin("POST", f"/admin/venues/{VENUE}/tables/refresh")
-        assert status == 200, report
+        wait_for(f"{self.hub} to answer", functools.partial(self._up, self.hub + "/healthz"), 60)
+        wait_for("the tables matched by the hub", self._tables_matched, timeout=60)
+
+    def _tables_matched(self) -> bool:
+        """True once the hub has fetched both sides' tables and matched them by itself."""
+        status, view = self.admin("GET", f"/admin/venues/{VENUE}/tables")
+        if status != 200:
+            return False
+        unmapped = view.get("unmappedRms", view.get("unmapped_rms"))  # the API's either spelling
+        return bool(view["mappings"]) and unmapped == []
 
     def _up(self, url: str) -> bool:
         for process in self.processes:

@@ -21,9 +21,13 @@ class Flag(Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     venue_id: Mapped[str | None] = mapped_column(String(64))
-    kind: Mapped[str] = mapped_column(String(64))  # e.g. "booking.held", "order.sku_rejected"
+    kind: Mapped[str] = mapped_column(String(64))  # one of `flags.kinds.KINDS`
     subject: Mapped[str] = mapped_column(String(255))  # what it is about, e.g. "booking:B-1"
     message: Mapped[str] = mapped_column(Text)
     data: Mapped[dict[str, Any] | None] = mapped_column(Json)
     created_at: Mapped[datetime] = mapped_column(Timestamp)
+    # An operator has seen it; it stays open (and loses the mark if its message changes).
+    acknowledged_at: Mapped[datetime | None] = mapped_column(Timestamp)
     resolved_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    # Who settled it: "operator" (with the note given), or the event that settled it.
+    resolved_by: Mapped[str | None] = mapped_column(String(200))

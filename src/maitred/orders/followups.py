@@ -18,6 +18,7 @@ from sqlalchemy import Select, select, text, update
 from sqlalchemy.orm import Session
 
 from maitred.db.errors import database_unavailable
+from maitred.flags import kinds
 from maitred.flags import service as flags
 from maitred.orders import seating
 from maitred.reservations.models import Reservation
@@ -28,7 +29,7 @@ BATCH = 128  # reservations followed per writer job
 # Spelled exactly as the partial index's WHERE: SQLite uses a partial index only for a term
 # identical to it (`followup_pending IS 1` or `= 1` scanned and sorted the whole table).
 PENDING = text("reservations.followup_pending")
-FAILED_KIND = "booking.followup_failed"
+FAILED_KIND = kinds.BOOKING_FOLLOWUP_FAILED
 
 
 def pending_query(limit: int) -> Select[int, str | None]:

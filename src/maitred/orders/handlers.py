@@ -12,9 +12,11 @@ from maitred.clock import now
 from maitred.connectors.fetch import UNSUPPORTED
 from maitred.connectors.mozrest.pos_wire import CreateOrderResponse
 from maitred.deliveries import outcomes
+from maitred.deliveries import service as deliveries
 from maitred.deliveries.models import DELIVERED, FAILED, Delivery
+from maitred.flags import kinds
 from maitred.flags import service as flags
-from maitred.orders import events, seating
+from maitred.orders import events, pos_calls, seating
 from maitred.orders import repository as repo
 from maitred.orders.models import PosOrder
 from maitred.orders.rules import OPEN
@@ -53,7 +55,7 @@ def on_create_answer(session: Session, outcome: outcomes.Outcome) -> None:
         flags.raise_flag(
             session,
             venue_id=order.venue_id,
-            kind="order.create_failed",
+            kind=kinds.ORDER_CREATE_FAILED,
             subject=f"order:{order.id}",
             message=order.note,
         )
@@ -69,8 +71,15 @@ def _opened(
     at = now()
     if answer is not None:
         order.pos_order_id = order.pos_order_id or str(answer.id)
-    if order.status == "requested":
+    if order.status in ("requested", "failed"):  # failed: its create was replayed
         order.status, order.opened_at = OPEN, at
+        flags.resolve(
+            session,
+            venue_id=order.venue_id,
+            kind=kinds.ORDER_CREATE_FAILED,
+            subject=f"order:{order.id}",
+            by="the POS accepted the create",
+        )
     order.updated_at = at
     if answer is not None and answer.checkNumber is not None:
         check = seating.check_for_new_order(session, order, str(answer.checkNumber))
@@ -85,7 +94,7 @@ def _opened(
     if order.needs_update and order.pos_order_id and order.reservation_id is not None:
         reservation = session.get(Reservation, order.reservation_id)
         if reservation is not None:
-            seating.request_update(session, order, reservation, correlation_id)
+            pos_calls.request_update(session, order, reservation, correlation_id)
 
 
 def _unknown_skus(outcome: outcomes.Outcome) -> bool:
@@ -101,13 +110,18 @@ def _retry_without_items(
     flags.raise_flag(
         session,
         venue_id=order.venue_id,
-        kind="order.sku_rejected",
+        kind=kinds.ORDER_SKU_REJECTED,
         subject=f"order:{order.id}",
         message=message,
     )
     reservation = session.get(Reservation, order.reservation_id) if order.reservation_id else None
-    if reservation is not None:
-        seating.request_create(session, order, reservation, correlation_id, with_items=False)
+    if reservation is None:
+        return
+    retried = pos_calls.request_create(
+        session, order, reservation, correlation_id, with_items=False
+    )
+    if retried is not None:  # the refused create is replaced: a replay must not send it again
+        deliveries.supersede(session, outcome.delivery_id, by=retried)
 
 
 def on_update_answer(session: Session, outcome: outcomes.Outcome) -> None:
@@ -118,27 +132,44 @@ def on_update_answer(session: Session, outcome: outcomes.Outcome) -> None:
     order, delivery = found
     _note_capability(session, capabilities.ORDERS_UPDATE, order, delivery, outcome)
     if outcome.state == DELIVERED:
-        flags.resolve(
-            session, venue_id=order.venue_id, kind=seating.HELD_CHANGE, subject=f"order:{order.id}"
-        )
+        _update_accepted(session, order)
         return
     if outcome.status_code in UNSUPPORTED:
         flags.raise_flag(
             session,
             venue_id=order.venue_id,
-            kind="pos.update_unsupported",
+            kind=kinds.POS_UPDATE_UNSUPPORTED,
             subject=f"venue:{order.venue_id}",
             message="The POS does not accept order updates (capability missing); reservation "
             "changes stay visible here but are not forwarded.",
         )
-        seating.hold_change(session, order)
+        pos_calls.hold_change(session, order)
         return
     flags.raise_flag(
         session,
         venue_id=order.venue_id,
-        kind="order.update_failed",
+        kind=kinds.ORDER_UPDATE_FAILED,
         subject=f"order:{order.id}",
         message=f"The POS refused an order update: {outcome.status_code}",
+    )
+
+
+def _update_accepted(session: Session, order: PosOrder) -> None:
+    """The order has the booking's latest state, and the POS plainly takes updates."""
+    by = "the POS accepted an update"
+    flags.settle(
+        session,
+        venue_id=order.venue_id,
+        kinds=[kinds.ORDER_CHANGE_HELD, kinds.ORDER_UPDATE_FAILED],
+        subjects=[f"order:{order.id}"],
+        by=by,
+    )
+    flags.resolve(
+        session,
+        venue_id=order.venue_id,
+        kind=kinds.POS_UPDATE_UNSUPPORTED,
+        subject=f"venue:{order.venue_id}",
+        by=by,
     )
 
 
@@ -165,5 +196,5 @@ def _note_capability(
 
 def register() -> None:
     """Install the hooks (at process start)."""
-    outcomes.register(seating.CREATE_KIND, on_create_answer)
-    outcomes.register(seating.UPDATE_KIND, on_update_answer)
+    outcomes.register(pos_calls.CREATE_KIND, on_create_answer)
+    outcomes.register(pos_calls.UPDATE_KIND, on_update_answer)

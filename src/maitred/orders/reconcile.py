@@ -28,6 +28,7 @@ from maitred.connectors.mozrest import pos_client
 from maitred.connectors.mozrest.pos_wire import PosOrder
 from maitred.db.errors import database_unavailable
 from maitred.errors import Conflict, MaitredError, NotFound
+from maitred.flags import kinds
 from maitred.flags import service as flags
 from maitred.monitoring.service import TraceRecord, insert_traces
 from maitred.orders import repository as repo
@@ -112,8 +113,14 @@ async def reconcile_venue(runtime: Runtime, venue_id: str) -> ReconcileReport:
             errors=list(problems),
             correlation_id=correlation_id,
         )
-        for listed in orders.values():
-            _reconcile_order(session, report, listed)
+        reported = [_reconcile_order(session, report, listed) for listed in orders.values()]
+        flags.settle(
+            session,
+            venue_id=venue_id,
+            kinds=[kinds.ORDER_MISSING_IN_POS],
+            subjects=[f"order:{order_id}" for order_id in reported if order_id is not None],
+            by="the POS listed or returned the order again",
+        )
         return report
 
     report = await runtime.writer.run(job)
@@ -197,7 +204,7 @@ def _note_lookups(
             flags.raise_flag(
                 session,
                 venue_id=pos.venue_id,
-                kind="order.missing_in_pos",
+                kind=kinds.ORDER_MISSING_IN_POS,
                 subject=f"order:{order.id if order else found.ref}",
                 message=f"POS order {found.ref} is open in maitred but the POS does not know "
                 "it (404 to a lookup); it was left as it is.",
@@ -269,8 +276,9 @@ def _known(session: Session, venue_id: str, listed: pos_client.ListedOrder) -> P
 
 def _reconcile_order(
     session: Session, report: ReconcileReport, listed: pos_client.ListedOrder
-) -> None:
-    """Apply one pulled order in a savepoint; count what it did."""
+) -> str | None:
+    """Apply one pulled order in a savepoint; count what it did. maitred's id of the order, or
+    None when it could not be applied."""
     report.seen += 1
     payload = as_stored(listed)
     try:
@@ -293,13 +301,14 @@ def _reconcile_order(
             raise  # the database is unavailable: the writer answers for the whole job
         log.warning("order not reconciled", order=listed.id, error=repr(exc))
         report.errors.append(f"order {listed.id}: {type(exc).__name__}: {exc}"[:300])
-        return
+        return None
     if before is None:
         report.created += 1
     elif before != after:
         report.updated += 1
     else:
         report.unchanged += 1
+    return order_id
 
 
 def pos_linked_venues(session: Session) -> list[str]:

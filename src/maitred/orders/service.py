@@ -15,6 +15,8 @@ from sqlalchemy.orm import Session
 from maitred.clock import now
 from maitred.connectors.mozrest.pos_wire import PosCheck, PosOrder, PosOrderAnswer
 from maitred.errors import NotFound, field_details
+from maitred.flags import kinds
+from maitred.flags import service as flags
 from maitred.orders import events
 from maitred.orders import repository as repo
 from maitred.orders.models import Check
@@ -45,7 +47,10 @@ def apply_pos_order(session: Session, change: PosChange) -> PosOrderAnswer:
     if stale or (order.status in FINAL and change.action != "void"):
         # decision 10: an older state never overwrites a newer one; a closed order stays closed.
         return PosOrderAnswer(id=order.id, status=order.status)
+    ended = order.status not in FINAL
     _update_order(order, change, at)
+    if ended and order.status in FINAL:
+        _settle_ended(session, order)
     for wire_check in change.payload.checks:
         status = VOID if change.action == "void" else wire_check.status
         _apply_check(session, order, wire_check, status, change, at)
@@ -54,6 +59,28 @@ def apply_pos_order(session: Session, change: PosChange) -> PosOrderAnswer:
             if check.status != VOID:
                 _apply_state(session, order, check, _as_state(check, VOID, at), change, at)
     return PosOrderAnswer(id=order.id, status=order.status)
+
+
+def _settle_ended(session: Session, order: PosOrderRow) -> None:
+    """An order that ended (closed or voided in the POS) settles the flags it made moot: its
+    failed or held updates, its absence from the POS, and a cancellation after it opened."""
+    by = f"the POS order was {order.status}"
+    flags.settle(
+        session,
+        venue_id=order.venue_id,
+        kinds=kinds.ENDED_WITH_ORDER,
+        subjects=[f"order:{order.id}"],
+        by=by,
+    )
+    booking_id = repo.booking_id_of(session, order.reservation_id)
+    if booking_id is not None:
+        flags.resolve(
+            session,
+            venue_id=order.venue_id,
+            kind=kinds.BOOKING_CANCELLED_AFTER_OPEN,
+            subject=f"booking:{booking_id}",
+            by=by,
+        )
 
 
 def _resolve(session: Session, change: PosChange) -> PosOrderRow:

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from maitred import clock
+from maitred.deliveries import service as deliveries
 from maitred.errors import BadRequest, Conflict, NotFound, field_details
 from maitred.netguard import NetPolicy
 from maitred.partners import repository
@@ -23,6 +24,8 @@ from maitred.partners.schemas import (
     SigningSecretRead,
 )
 from maitred.security import SecretBox, hash_key, keys_match, new_signing_secret
+from maitred.tables import schedule as tables_schedule
+from maitred.venues import changes as venue_changes
 
 
 @dataclass(frozen=True)
@@ -105,11 +108,30 @@ def upsert_partner(session: Session, spec: PartnerSpec, box: SecretBox) -> Chang
         raise Conflict(details=field_details("kind", message))
     before = _state(partner)
     _assign(partner, spec, box, key_hash, keep_api_key="api_key" not in given)
-    if _state(partner) == before:
+    after = _state(partner)
+    if after == before:
         return Change(kind="partner", id=spec.id, action="unchanged")
     partner.updated_at = clock.now()
     session.flush()
+    _reach_changed(session, partner, dict(zip(_COMPARED, before, strict=True)))
     return Change(kind="partner", id=spec.id, action="updated")
+
+
+def _reach_changed(session: Session, partner: Partner, before: dict[str, object]) -> None:
+    """How maitred reaches the partner changed: its deliveries, retries and replays included,
+    go to its current URLs, and the tables of its venues are fetched again."""
+    if (before["base_url"], before["webhook_url"]) != (partner.base_url, partner.webhook_url):
+        deliveries.move_partner_endpoints(
+            session,
+            partner_id=partner.id,
+            webhook_url=partner.webhook_url,
+            base_url=partner.base_url,
+        )
+    if (before["base_url"], before["token_encrypted"]) != (
+        partner.base_url,
+        partner.token_encrypted,
+    ):
+        venue_changes.links_changed(session, tables_schedule.linked_to(session, partner.id))
 
 
 def _state(partner: Partner) -> tuple[object, ...]:

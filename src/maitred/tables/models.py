@@ -10,7 +10,9 @@ from sqlalchemy import (
     Float,
     ForeignKey,
     Index,
+    Integer,
     String,
+    Text,
     UniqueConstraint,
     text,
 )
@@ -86,3 +88,19 @@ class TableMapping(Base):
     stale: Mapped[bool] = mapped_column(Boolean, default=False)
     stale_reason: Mapped[str | None] = mapped_column(String(200))
     updated_at: Mapped[datetime] = mapped_column(Timestamp)
+
+
+class TableSync(Base):
+    """When a venue's tables were last fetched from its partners, and when they are due again
+    (`tables.schedule`): after its links change, on the schedule, and after a failure."""
+
+    __tablename__ = "table_syncs"
+
+    venue_id: Mapped[str] = mapped_column(
+        ForeignKey("venues.id", ondelete="CASCADE"), primary_key=True
+    )
+    due_at: Mapped[datetime | None] = mapped_column(Timestamp)  # None: only when asked
+    refreshed_at: Mapped[datetime | None] = mapped_column(Timestamp)  # the last success
+    attempted_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    failures: Mapped[int] = mapped_column(Integer, default=0)  # since the last success
+    last_error: Mapped[str | None] = mapped_column(Text)

@@ -15,7 +15,8 @@ from maitred.capabilities import service as capabilities
 from maitred.clock import now
 from maitred.errors import Conflict, NotFound
 from maitred.monitoring.service import insert_traces
-from maitred.tables import client, sync
+from maitred.reservations import again as reservations_again
+from maitred.tables import client, schedule, sync
 from maitred.tables import repository as repo
 from maitred.tables.models import ACTIVE_STATES, TableMapping
 from maitred.tables.schemas import (
@@ -74,9 +75,16 @@ async def refresh(runtime: Runtime, venue_id: str) -> RefreshReport:
             raise listing.error
     rms, pos = (listing.tables or [] for listing in listings)
 
+    interval = runtime.settings.tables_refresh_interval
+
     def job(session: Session) -> RefreshReport:
         record(session)
-        return sync.apply_refresh(session, venue_id=venue_id, rms=rms, pos=pos, at=now())
+        at = now()
+        report = sync.apply_refresh(session, venue_id=venue_id, rms=rms, pos=pos, at=at)
+        schedule.record_success(session, venue_id, at=at, interval=interval)
+        if report.auto_applied or report.recovered:  # a held booking may go through now
+            reservations_again.release_held(session, venue_id=venue_id)
+        return report
 
     return await runtime.writer.run(job)
 
@@ -108,7 +116,8 @@ def _targets(runtime: Runtime, venue_id: str) -> list[client.ListingTarget]:
 def confirm(
     session: Session, *, venue_id: str, rms_table_id: str, pos_table_id: str
 ) -> MappingRead:
-    """Map an RMS table to a POS table as the operator says (replaces any other mapping)."""
+    """Map an RMS table to a POS table as the operator says (replaces any other mapping); the
+    bookings held at the venue are followed again."""
     _require_venue(session, venue_id)
     _require_present(session, "rms", venue_id, rms_table_id)
     _require_present(session, "pos", venue_id, pos_table_id)
@@ -130,6 +139,7 @@ def confirm(
     )
     session.add(mapping)
     session.flush()
+    reservations_again.release_held(session, venue_id=venue_id)
     return MappingRead.model_validate(mapping)
 
 

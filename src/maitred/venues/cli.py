@@ -109,12 +109,12 @@ def capabilities_command(
 ) -> None:
     """What each partner's API at the venue was shown to support (decisions 4 and 15)."""
     from maitred.capabilities import service as capabilities
-    from maitred.orders import seating
+    from maitred.orders import pos_calls
 
     if reset:
         done = with_runtime(
             lambda rt: rt.writer.run_sync(
-                lambda s: seating.reset_capability(s, venue_id=venue_id, feature=feature)
+                lambda s: pos_calls.reset_capability(s, venue_id=venue_id, feature=feature)
             )
         )
         typer.echo(f"{done[0]} capability record(s) reset, {done[1]} held change(s) sent")

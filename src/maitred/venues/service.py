@@ -8,7 +8,7 @@ from maitred import clock
 from maitred.errors import BadRequest, NotFound, field_details
 from maitred.partners import service as partners_service
 from maitred.partners.schemas import Change
-from maitred.venues import queries, repository
+from maitred.venues import changes, queries, repository
 from maitred.venues.models import Venue, VenueLink
 from maitred.venues.schemas import LinkSpec, VenueRead, VenueSpec
 
@@ -31,7 +31,10 @@ def upsert_venue(session: Session, spec: VenueSpec) -> Change:
     venue.seating_statuses = list(spec.seating_statuses)
     venue.reject_unknown_skus = spec.reject_unknown_skus
     session.flush()
-    changed = _sync_links(session, spec.id, wanted) or changed
+    relinked = _sync_links(session, spec.id, wanted)
+    if created or relinked:
+        changes.links_changed(session, [spec.id])
+    changed = relinked or changed
     if created:
         return Change(kind="venue", id=spec.id, action="created")
     if not changed:

@@ -1,5 +1,5 @@
-"""Worker boot: the delivery dispatcher, the booking follow-ups and the POS reconcile sweep, in
-their own process or inside `maitred serve`."""
+"""Worker boot: the delivery dispatcher, the booking follow-ups, the POS reconcile sweep and the
+table fetches, in their own process or inside `maitred serve`."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from maitred.monitoring.service import TraceRecorder
 from maitred.orders import reconcile, retention
 from maitred.runtime import Runtime
 from maitred.worker.followups import FollowUpLoop
+from maitred.worker.tables import TablesSweeper
 
 log = structlog.get_logger(__name__)
 
@@ -120,7 +121,9 @@ async def start_in_process(runtime: Runtime, recorder: TraceRecorder) -> Stoppab
     await following.start()
     sweeper = ReconcileSweeper(runtime)
     await sweeper.start()
-    return Together(dispatcher, following, sweeper)
+    tables = TablesSweeper(runtime)
+    await tables.start()
+    return Together(dispatcher, following, sweeper, tables)
 
 
 async def run_worker(settings: Settings) -> None:
@@ -134,12 +137,15 @@ async def run_worker(settings: Settings) -> None:
     dispatcher = Dispatcher(runtime)
     following = FollowUpLoop(runtime)
     sweeper = ReconcileSweeper(runtime)
+    tables = TablesSweeper(runtime)
     try:
         await dispatcher.start()
         await following.start()
         await sweeper.start()
+        await tables.start()
         await stop.wait()
         log.info("stopping worker", worker_id=dispatcher.worker_id)
+        await tables.stop()
         await sweeper.stop()
         await following.stop()
         await dispatcher.stop()

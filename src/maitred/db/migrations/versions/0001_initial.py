@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-28 04:15:32.498022
+Create Date: 2026-12-03 09:43:29.507195
 """
 
 from collections.abc import Sequence
@@ -34,7 +34,9 @@ def upgrade() -> None:
         sa.Column("message", sa.Text(), nullable=False),
         sa.Column("data", maitred.db.base.Json(), nullable=True),
         sa.Column("created_at", maitred.db.base.Timestamp(timezone=True), nullable=False),
+        sa.Column("acknowledged_at", maitred.db.base.Timestamp(timezone=True), nullable=True),
         sa.Column("resolved_at", maitred.db.base.Timestamp(timezone=True), nullable=True),
+        sa.Column("resolved_by", sa.String(length=200), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_flags")),
     )
     with op.batch_alter_table("flags", schema=None) as batch_op:
@@ -400,6 +402,22 @@ def upgrade() -> None:
         )
 
     op.create_table(
+        "table_syncs",
+        sa.Column("venue_id", sa.String(length=64), nullable=False),
+        sa.Column("due_at", maitred.db.base.Timestamp(timezone=True), nullable=True),
+        sa.Column("refreshed_at", maitred.db.base.Timestamp(timezone=True), nullable=True),
+        sa.Column("attempted_at", maitred.db.base.Timestamp(timezone=True), nullable=True),
+        sa.Column("failures", sa.Integer(), nullable=False),
+        sa.Column("last_error", sa.Text(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["venue_id"],
+            ["venues.id"],
+            name=op.f("fk_table_syncs_venue_id_venues"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("venue_id", name=op.f("pk_table_syncs")),
+    )
+    op.create_table(
         "venue_links",
         sa.Column(
             "id",
@@ -505,6 +523,7 @@ def upgrade() -> None:
         sa.Column("correlation_id", sa.String(length=64), nullable=True),
         sa.Column("state", sa.String(length=16), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("attempts_at_replay", sa.Integer(), nullable=False),
         sa.Column("next_attempt_at", maitred.db.base.Timestamp(timezone=True), nullable=False),
         sa.Column("lease_owner", sa.String(length=64), nullable=True),
         sa.Column("lease_expires_at", maitred.db.base.Timestamp(timezone=True), nullable=True),
@@ -593,6 +612,7 @@ def downgrade() -> None:
 
     op.drop_table("checks")
     op.drop_table("venue_links")
+    op.drop_table("table_syncs")
     with op.batch_alter_table("table_mappings", schema=None) as batch_op:
         batch_op.drop_index(
             "uq_table_mappings_active",
