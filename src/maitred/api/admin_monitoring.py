@@ -3,21 +3,22 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
 from maitred.api.deps import RuntimeDep, require_admin
+from maitred.camel import CamelModel
 from maitred.flags.models import Flag
 from maitred.monitoring.models import Trace
 
 router = APIRouter(prefix="/admin", tags=["admin"], dependencies=[Depends(require_admin)])
 
 
-class TraceRead(BaseModel):
+class TraceRead(CamelModel):
     """One traced call (secrets already redacted when it was recorded)."""
 
     model_config = ConfigDict(from_attributes=True)
@@ -40,7 +41,7 @@ class TraceRead(BaseModel):
     delivery_id: int | None
 
 
-class TracePage(BaseModel):
+class TracePage(CamelModel):
     """A page of traces, newest first."""
 
     items: list[TraceRead]
@@ -51,8 +52,8 @@ async def list_traces(
     runtime: RuntimeDep,
     partner: str | None = None,
     venue: str | None = None,
-    direction: str | None = Query(default=None, pattern="^(inbound|outbound)$"),
-    outcome: str | None = Query(default=None, pattern="^(success|failed)$"),
+    direction: Literal["inbound", "outbound"] | None = None,
+    outcome: Literal["success", "failed"] | None = None,
     correlation_id: str | None = None,
     limit: int = Query(default=100, ge=1, le=1000),
 ) -> TracePage:
@@ -75,7 +76,7 @@ async def list_traces(
     return TracePage(items=await run_in_threadpool(read))
 
 
-class FlagRead(BaseModel):
+class FlagRead(CamelModel):
     """Something maitred could not settle alone (a held booking, refused items, …)."""
 
     model_config = ConfigDict(from_attributes=True)
@@ -90,7 +91,7 @@ class FlagRead(BaseModel):
     resolved_at: datetime | None
 
 
-class FlagPage(BaseModel):
+class FlagPage(CamelModel):
     """Flags, newest first."""
 
     items: list[FlagRead]

@@ -14,11 +14,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from maitred.clock import now
 from maitred.errors import BadRequest, MaitredError, PayloadTooLarge, field_details
+from maitred.logs import TickLog
 from maitred.monitoring.service import TraceRecord, TraceRecorder
 from maitred.security import REDACTED, mentions_secret, redact_headers, redact_value
 from maitred.text import UNSTORABLE
 
 CORRELATION_HEADER = "x-correlation-id"
+# One line per traced (partner) call, written per event-loop tick: the edge is the hot path.
+calls_log = TickLog("maitred.calls")
 UNTRACED_PREFIXES = ("/admin", "/metrics", "/healthz", "/docs", "/redoc", "/openapi.json")
 
 
@@ -122,16 +125,31 @@ class EdgeMiddleware:
             return
         state = scope.get("state", {})
         query = scope.get("query_string", b"").decode("latin-1").replace("\x00", "")
+        duration_ms = (time.perf_counter() - started) * 1000
+        method = scope.get("method", "GET")
+        partner_id, venue_id = state.get("partner_id"), state.get("venue_id")
+        client = scope.get("client")
+        calls_log.info(
+            "partner call",
+            method=method,
+            path=path,  # never the query string: it may carry a credential
+            status=status,
+            partner=partner_id,
+            venue=venue_id,
+            client=client[0] if client else None,
+            duration_ms=round(duration_ms, 1),
+            correlation_id=correlation_id,
+        )
         recorder.record(
             TraceRecord(
                 at=now(),
                 direction="inbound",
-                method=scope.get("method", "GET"),
+                method=method,
                 url=path + ("?" + query if query else ""),
                 status_code=status,
-                duration_ms=(time.perf_counter() - started) * 1000,
-                partner_id=state.get("partner_id"),
-                venue_id=state.get("venue_id"),
+                duration_ms=duration_ms,
+                partner_id=partner_id,
+                venue_id=venue_id,
                 request_headers=redact_headers(headers),
                 request_body=traced_body(request_body, self.trace_limit),
                 response_body=traced_body(response_body, self.trace_limit),

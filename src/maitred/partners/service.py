@@ -17,10 +17,12 @@ from maitred.partners import repository
 from maitred.partners.models import Partner
 from maitred.partners.schemas import (
     MAX_KEY_LENGTH,
+    Action,
     Change,
     PartnerRead,
     PartnerSpec,
     SigningSecretRead,
+    changed_fields,
 )
 from maitred.security import SecretBox, hash_key, keys_match, new_signing_secret
 
@@ -87,7 +89,8 @@ def check_urls(spec: PartnerSpec, policy: NetPolicy) -> None:
 
 
 def upsert_partner(session: Session, spec: PartnerSpec, box: SecretBox) -> Change:
-    """Make partner `spec.id` match `spec`; "unchanged" (no write at all) when it already does."""
+    """Make partner `spec.id` match `spec`; "unchanged" (no write at all) when it already does.
+    The change lists each field it set or changed (secrets without their values)."""
     given = spec.model_fields_set
     key_hash = hash_key(spec.api_key) if spec.api_key is not None else None
     if key_hash is not None and repository.key_holder(session, key_hash) not in (None, spec.id):
@@ -99,32 +102,43 @@ def upsert_partner(session: Session, spec: PartnerSpec, box: SecretBox) -> Chang
         _assign(partner, spec, box, key_hash)
         session.add(partner)
         session.flush()
-        return Change(kind="partner", id=spec.id, action="created")
+        return _change(spec.id, "created", {}, _state(partner))
     if spec.kind != partner.kind and repository.linked_roles(session, spec.id):
         message = f"partner is linked to venues as {partner.kind}; unlink it first"
         raise Conflict(details=field_details("kind", message))
     before = _state(partner)
     _assign(partner, spec, box, key_hash, keep_api_key="api_key" not in given)
-    if _state(partner) == before:
+    after = _state(partner)
+    if after == before:
         return Change(kind="partner", id=spec.id, action="unchanged")
     partner.updated_at = clock.now()
     session.flush()
-    return Change(kind="partner", id=spec.id, action="updated")
+    return _change(spec.id, "updated", before, after)
 
 
-def _state(partner: Partner) -> tuple[object, ...]:
-    return tuple(getattr(partner, column) for column in _COMPARED)
+def _change(
+    partner_id: str, action: Action, before: dict[str, object], after: dict[str, object]
+) -> Change:
+    fields = changed_fields(before, after, secrets=_SECRETS)
+    return Change(kind="partner", id=partner_id, action=action, fields=fields)
 
 
-_COMPARED = (
-    "kind",
-    "name",
-    "api_key_hash",
-    "base_url",
-    "token_encrypted",
-    "webhook_url",
-    "signing_secret_encrypted",
-)
+def _state(partner: Partner) -> dict[str, object]:
+    """The partner's stored fields under their declared names (secrets as stored: a hash or a
+    ciphertext, which changes only when the secret does)."""
+    return {name: getattr(partner, column) for name, column in _COMPARED.items()}
+
+
+_COMPARED = {
+    "kind": "kind",
+    "name": "name",
+    "api_key": "api_key_hash",
+    "base_url": "base_url",
+    "token": "token_encrypted",
+    "webhook_url": "webhook_url",
+    "signing_secret": "signing_secret_encrypted",
+}
+_SECRETS = frozenset({"api_key", "token", "signing_secret"})
 
 
 def _assign(
