@@ -102,9 +102,9 @@ def serve(
     settings = get_settings()
     document = None
     if config is not None:  # a refused file stops the start before anything is created
-        from maitred.apply.service import load_file
+        from maitred.apply.cli import load_config
 
-        document = load_file(config)
+        document = load_config(config)
     startup.prepare(settings, "serve", migrate=migrate)
     if config is not None and document is not None:
         from maitred.apply import cli as apply_cli

@@ -141,15 +141,16 @@ class Settings(BaseSettings):
     @field_validator("secret_key")
     @classmethod
     def _fernet_key(cls, value: str | None) -> str | None:
-        if value is not None:
-            from cryptography.fernet import Fernet
+        if not value:  # empty: unset, as it always was
+            return None
+        from cryptography.fernet import Fernet
 
-            try:
-                Fernet(value.encode())
-            except ValueError as exc:
-                raise ValueError(
-                    "must be a Fernet key: 32 bytes, url-safe base64 (44 characters)"
-                ) from exc
+        try:
+            Fernet(value.encode())
+        except ValueError as exc:
+            raise ValueError(
+                "must be a Fernet key: 32 bytes, url-safe base64 (44 characters)"
+            ) from exc
         return value
 
     @field_validator("order_retention_days")

@@ -30,14 +30,18 @@ def apply(
     is printed field by field. A refused file changes nothing and exits with status 2,
     naming the line and field.
     """
-    try:
-        document = load_file(path)
-    except ApplyFileError as exc:
-        terminal.error(*exc.message.splitlines())
-        raise typer.Exit(2) from exc
+    document = load_config(path)
     changes = commands.with_runtime(lambda rt: _apply(rt, path, document, dry_run=dry_run))
     print_changes(changes)
     terminal.line(summarize(path, changes, dry_run=dry_run))
+
+
+def load_config(path: Path) -> ApplyDocument:
+    """The validated document of `path`; SetupError naming line and field when refused."""
+    try:
+        return load_file(path)
+    except ApplyFileError as exc:
+        raise SetupError(exc.message) from exc
 
 
 def _apply(runtime: Runtime, path: Path, document: ApplyDocument, *, dry_run: bool) -> list[Change]:
