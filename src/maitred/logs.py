@@ -9,9 +9,11 @@ making a system call (which gives up the GIL) for every request.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import sys
 from collections.abc import Callable, MutableMapping
+from datetime import UTC, datetime
 from typing import Any
 
 import structlog
@@ -20,9 +22,9 @@ from maitred.security import _SECRET_KEYS, REDACTED
 
 Processor = Callable[[Any, str, MutableMapping[str, Any]], Any]
 
-# What `configure` chose: the processors that turn an event into a line, and whether info
-# lines are wanted (TickLog asks on every call, so it is a plain module attribute).
-_chain: list[Processor] = []
+# What `configure` chose: the line format, and whether info lines are wanted (TickLog asks on
+# every call, so these are plain module attributes). None: not configured, TickLog is silent.
+_format: str | None = None
 _info_enabled = True
 # The migration tool's own lines: set-up chatter at INFO; maitred says when it migrates.
 QUIET = {"alembic": logging.WARNING}
@@ -61,7 +63,7 @@ def _renderer(fmt: str) -> Processor:
 
 def configure(level: str = "info", fmt: str = "console") -> None:
     """Configure structlog and the standard logging it shares a format with (uvicorn, alembic)."""
-    global _chain, _info_enabled
+    global _format, _info_enabled
     numeric = logging.getLevelNamesMapping().get(level.upper(), logging.INFO)
     shared: list[Processor] = [
         structlog.processors.add_log_level,
@@ -79,7 +81,7 @@ def configure(level: str = "info", fmt: str = "console") -> None:
     logging.basicConfig(level=numeric, handlers=[handler], force=True)
     for name, quiet in QUIET.items():
         logging.getLogger(name).setLevel(max(quiet, numeric))
-    _chain = [*shared, renderer]
+    _format = fmt
     _info_enabled = numeric <= logging.INFO
     structlog.configure(
         processors=[
@@ -95,19 +97,23 @@ def configure(level: str = "info", fmt: str = "console") -> None:
 
 
 class TickLog:
-    """Info lines gathered during one event-loop tick and written together at its end."""
+    """Info lines gathered during one event-loop tick and written together at its end.
+
+    They are rendered here rather than by structlog's processors: those cost ~57 µs a line in
+    the console format and ~23 µs in JSON (measured on the development machine), against a few
+    µs for one timestamp per tick and a plain f-string or `json.dumps` per line. Their fields
+    are maitred's own (no secret-looking names), so no redaction pass is needed.
+    """
 
     def __init__(self, name: str) -> None:
         self.name = name
-        self._pending: list[dict[str, Any]] = []
+        self._pending: list[tuple[str, dict[str, Any]]] = []
 
     def info(self, event: str, **fields: Any) -> None:
         """Queue one line (nothing at all when info lines are off, or before `configure`)."""
-        if not _info_enabled or not _chain:
+        if not _info_enabled or _format is None:
             return
-        fields["event"] = event
-        fields["logger"] = self.name
-        self._pending.append(fields)
+        self._pending.append((event, fields))
         if len(self._pending) == 1:
             try:
                 asyncio.get_running_loop().call_soon(self.flush)
@@ -119,11 +125,17 @@ class TickLog:
         pending, self._pending = self._pending, []
         if not pending:
             return
-        lines = []
-        for event in pending:
-            rendered: Any = event
-            for processor in _chain:
-                rendered = processor(None, "info", rendered)
-            lines.append(str(rendered))
-        sys.stderr.write("\n".join(lines) + "\n")
-        sys.stderr.flush()
+        at = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+        if _format == "json":
+            lines = [
+                json.dumps({"event": e, **f, "logger": self.name, "level": "info", "timestamp": at})
+                for e, f in pending
+            ]
+        else:
+            lines = [
+                f"{at} [info     ] {e:<30} "
+                + " ".join(f"{k}={v}" for k, v in f.items() if v is not None)
+                for e, f in pending
+            ]
+        STDERR.write("\n".join(lines) + "\n")
+        STDERR.flush()
