@@ -112,7 +112,8 @@ def hub_env(database_url: str, workdir: Path, **settings: str) -> dict[str, str]
         "MAITRED_DATABASE_URL": database_url,
         "MAITRED_DATA_DIR": str(workdir),
         "MAITRED_SECRET_KEY": Fernet.generate_key().decode(),
-        "MAITRED_LOG_LEVEL": "warning",
+        # MAITRED_BENCH_LOG_LEVEL=info measures with a log line per partner call.
+        "MAITRED_LOG_LEVEL": os.environ.get("MAITRED_BENCH_LOG_LEVEL", "warning"),
         "MAITRED_ALLOW_LOOPBACK": "true",
     }
     return env | {f"MAITRED_{name.upper()}": value for name, value in settings.items()}

@@ -4,26 +4,56 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from typer.core import TyperGroup
 
-from maitred import __version__
+from maitred import __version__, startup, terminal
 from maitred.config import get_settings
+from maitred.errors import SetupError
 from maitred.logs import configure
+
+
+class Commands(TyperGroup):
+    """The root command group: a `SetupError` (a setting, a configuration file, the database's
+    address) from any command is printed as what it is, without a traceback, and exits 2."""
+
+    def invoke(self, ctx: Any) -> Any:  # typer's own click Context
+        """Run the command; SetupError → its message on stderr and exit status 2."""
+        try:
+            return super().invoke(ctx)
+        except SetupError as exc:
+            terminal.error(*exc.message.splitlines())
+            raise typer.Exit(2) from exc
+
 
 app = typer.Typer(
     name="maitred",
     help="Restaurant integration hub: reservations ↔ POS ↔ ordering channels.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    cls=Commands,
 )
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(__version__)
+        raise typer.Exit()
+
+
 @app.callback()
-def _root() -> None:
+def _root(
+    _version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print the version."
+        ),
+    ] = False,
+) -> None:
     """maitred command line."""
     settings = get_settings()
     configure(settings.log_level, settings.log_format)
@@ -37,17 +67,28 @@ def version() -> None:
 
 @db_app.command("upgrade")
 def db_upgrade(revision: str = "head") -> None:
-    """Apply migrations to MAITRED_DATABASE_URL."""
+    """Create or migrate the database at MAITRED_DATABASE_URL (and the key file, if unset)."""
     from maitred.db.migrate import upgrade
+    from maitred.security import SecretBox
 
-    upgrade(get_settings().database_url, revision)
-    typer.echo("database is at " + revision)
+    settings = get_settings()
+    startup.announce(settings, "db upgrade")
+    startup.probe(settings)
+    upgrade(settings.database_url, revision)
+    SecretBox.from_settings(settings.secret_key, settings.data_dir)
+    typer.echo(f"database {startup.shown_url(settings.database_url)} is at {revision}")
 
 
 @app.command()
 def serve(
     config: Annotated[
-        Path | None, typer.Option(help="A TOML file of partners and venues to apply first.")
+        Path | None,
+        typer.Option(
+            help="A TOML file of partners and venues to apply first (the file wins: see "
+            "`maitred apply --help`).",
+            exists=True,
+            dir_okay=False,
+        ),
     ] = None,
     host: Annotated[str | None, typer.Option(help="Bind address (MAITRED_HOST).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (MAITRED_PORT).")] = None,
@@ -59,22 +100,25 @@ def serve(
     import uvicorn
 
     from maitred.api.serving import uvicorn_options
-    from maitred.db.migrate import upgrade
 
     settings = get_settings()
-    if migrate:
-        upgrade(settings.database_url)
-    if config is not None:
-        from maitred.apply import apply_file
+    document = None
+    if config is not None:  # a refused file stops the start before anything is created
+        from maitred.apply.cli import load_config
 
-        summary = apply_file(settings, config)
-        typer.echo(summary)
+        document = load_config(config)
+    startup.prepare(settings, "serve", migrate=migrate)
+    if config is not None and document is not None:
+        from maitred.apply import cli as apply_cli
+
+        apply_cli.apply_and_report(settings, config, document)
     uvicorn.run(
         "maitred.api.asgi:worker_app" if worker else "maitred.api.asgi:app",
         factory=True,
         host=host or settings.host,
         port=port or settings.port,
         workers=workers,
+        log_config=None,  # keep the format `configure` set (JSON with MAITRED_LOG_FORMAT=json)
         **uvicorn_options(settings),
     )
 
@@ -84,7 +128,9 @@ def worker() -> None:
     """Run a delivery worker process (any number of them on PostgreSQL)."""
     from maitred.worker.runner import run_worker
 
-    asyncio.run(run_worker(get_settings()))
+    settings = get_settings()
+    startup.prepare(settings, "worker", migrate=False)
+    asyncio.run(run_worker(settings))
 
 
 @app.command()

@@ -7,14 +7,20 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from maitred.errors import SetupError
 from maitred.netguard import parse_networks
 
 # About three days: 5 s, 30 s, 2 min, 5 min, 30 min, 1 h, 2 h, 4 h, 8 h, 12 h, 16 h, 24 h (~68 h).
 DEFAULT_RETRY_SCHEDULE = [5, 30, 120, 300, 1800, 3600, 7200, 14400, 28800, 43200, 57600, 86400]
 MIN_ORDER_RETENTION_DAYS = 45  # spec: closed orders retrievable for 45 days
+# The admin token is a Bearer secret like a partner's key: the same minimum (partners.schemas).
+MIN_TOKEN_LENGTH = 16
+PREFIX = "MAITRED_"
+# Settings whose value is never repeated in an error message.
+_SECRET_SETTINGS = frozenset({"admin_token", "secret_key"})
 
 
 class Settings(BaseSettings):
@@ -34,7 +40,7 @@ class Settings(BaseSettings):
     )
     admin_token: str | None = Field(
         default=None,
-        min_length=16,
+        min_length=MIN_TOKEN_LENGTH,
         description="Bearer token for /admin (at least 16 characters: a right token is never "
         "rate limited, so it must be too long to guess); the admin API is closed when unset.",
     )
@@ -165,6 +171,21 @@ class Settings(BaseSettings):
         parse_networks(v for v in value if v != "*")  # ValueError names the bad entry
         return value
 
+    @field_validator("secret_key")
+    @classmethod
+    def _fernet_key(cls, value: str | None) -> str | None:
+        if not value:  # empty: unset, as it always was
+            return None
+        from cryptography.fernet import Fernet
+
+        try:
+            Fernet(value.encode())
+        except ValueError as exc:
+            raise ValueError(
+                "must be a Fernet key: 32 bytes, url-safe base64 (44 characters)"
+            ) from exc
+        return value
+
     @field_validator("order_retention_days")
     @classmethod
     def _retention_covers_contract(cls, value: float) -> float:
@@ -181,5 +202,22 @@ class Settings(BaseSettings):
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    """The process-wide settings, read from the environment on first use."""
-    return Settings()
+    """The process-wide settings, read from the environment on first use; SetupError naming
+    each invalid variable and its rule."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        raise SetupError(describe_invalid(exc)) from exc
+
+
+def describe_invalid(exc: ValidationError) -> str:
+    """One `MAITRED_NAME=value: rule` line per invalid setting (secret values left out)."""
+    lines = []
+    for error in exc.errors():
+        name = str(error["loc"][0]) if error["loc"] else "settings"
+        variable = PREFIX + name.upper()
+        value = error.get("input")
+        shown = "" if name in _SECRET_SETTINGS or not isinstance(value, str) else f"={value}"
+        rule = str(error["msg"]).removeprefix("Value error, ")
+        lines.append(f"{variable}{shown}: {rule}")
+    return "invalid settings:\n" + "\n".join(f"  {line}" for line in lines)

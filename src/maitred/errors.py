@@ -17,6 +17,10 @@
 
 The rendered body follows the partner contracts' shape:
 `{"error": {"code": <status>, "message": <text>, "details": {<field>: [{<field>: [msgs]}]}}}`.
+
+Apart from the tree, `SetupError` is what an operator must fix before a process can run (a
+setting, a configuration file, the database's address): no HTTP status, the CLI prints its
+message and exits 2.
 """
 
 from __future__ import annotations
@@ -114,3 +118,11 @@ class PartnerUnavailable(PartnerError):
 
 class PartnerRejected(PartnerError):
     default_message = "Partner rejected the request"
+
+
+class SetupError(Exception):
+    """A user error in how maitred was started; `message` says what is wrong and where."""
+
+    def __init__(self, message: str) -> None:
+        self.message = message
+        super().__init__(message)

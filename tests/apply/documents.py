@@ -9,9 +9,12 @@ from typing import Any
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from maitred.apply.service import apply_file, summarize
+from maitred.config import Settings
 from maitred.db.engine import make_throwaway_engine
 from maitred.db.models import Base
 from maitred.partners.models import Partner
+from maitred.runtime import Runtime
 from maitred.security import SecretBox
 from maitred.venues.models import Venue, VenueLink
 
@@ -137,3 +140,13 @@ def normalized(url: str, box: SecretBox) -> dict[str, Any]:
     finally:
         engine.dispose()
     return {"partners": partners, "venues": venues, "links": links}
+
+
+def applied(settings: Settings, path: Path, *, dry_run: bool = False) -> str:
+    """Apply `path` with a runtime of its own (as the CLI does); the one-line summary."""
+    runtime = Runtime.build(settings)
+    try:
+        return summarize(path, apply_file(runtime, path, dry_run=dry_run), dry_run=dry_run)
+    finally:
+        runtime.writer.stop()
+        runtime.db.dispose()

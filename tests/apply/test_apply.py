@@ -11,12 +11,12 @@ from sqlalchemy import String, Text, select
 from sqlalchemy.orm import Session
 
 from maitred.api.app import create_app
-from maitred.apply.service import ApplyFileError, apply_file
+from maitred.apply.service import ApplyFileError
 from maitred.config import Settings
 from maitred.db.engine import make_throwaway_engine
 from maitred.db.models import Base
 from maitred.security import SecretBox
-from tests.apply.documents import DOCUMENT, PUTS, SECRETS, normalized, raw_rows, write
+from tests.apply.documents import DOCUMENT, PUTS, SECRETS, applied, normalized, raw_rows, write
 from tests.conftest import ADMIN_TOKEN
 
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
@@ -30,7 +30,7 @@ def _box(settings: Settings) -> SecretBox:
 def test_file_and_admin_api_write_the_same_records(
     settings: Settings, second_settings: Settings, tmp_path: Path
 ) -> None:
-    apply_file(settings, write(tmp_path))
+    applied(settings, write(tmp_path))
     with TestClient(create_app(second_settings)) as client:
         for path, body in PUTS:
             assert client.put(path, json=body, headers=ADMIN).status_code == 201
@@ -43,7 +43,7 @@ def test_file_and_admin_api_write_the_same_records(
 def test_admin_apply_endpoint_matches_the_file(
     settings: Settings, second_settings: Settings, tmp_path: Path
 ) -> None:
-    apply_file(settings, write(tmp_path))
+    applied(settings, write(tmp_path))
     document = {
         "partners": [{"id": path.rsplit("/", 1)[1], **body} for path, body in PUTS[:2]],
         "venues": [{"id": "trattoria", **PUTS[2][1]}],
@@ -61,18 +61,18 @@ def test_admin_apply_endpoint_matches_the_file(
 @pytest.mark.usefixtures("apply_env")
 def test_applying_the_same_file_twice_changes_nothing(settings: Settings, tmp_path: Path) -> None:
     path = write(tmp_path)
-    assert apply_file(settings, path) == f"applied {path}: 3 created"
+    assert applied(settings, path) == f"applied {path}: 3 created"
     before = raw_rows(settings.database_url)
-    assert apply_file(settings, path) == f"applied {path}: 3 unchanged"
+    assert applied(settings, path) == f"applied {path}: 3 unchanged"
     assert raw_rows(settings.database_url) == before
 
 
 @pytest.mark.usefixtures("apply_env")
 def test_changing_one_field_updates_only_that_record(settings: Settings, tmp_path: Path) -> None:
-    apply_file(settings, write(tmp_path))
+    applied(settings, write(tmp_path))
     before = raw_rows(settings.database_url)
     edited = DOCUMENT.replace('"pos-venue-1"', '"pos-venue-2"')
-    summary = apply_file(settings, write(tmp_path, edited))
+    summary = applied(settings, write(tmp_path, edited))
     assert summary.endswith("1 updated, 2 unchanged")
     after = raw_rows(settings.database_url)
     assert after["partners"] == before["partners"]
@@ -81,15 +81,15 @@ def test_changing_one_field_updates_only_that_record(settings: Settings, tmp_pat
 
 @pytest.mark.usefixtures("apply_env")
 def test_records_absent_from_the_file_are_left_alone(settings: Settings, tmp_path: Path) -> None:
-    apply_file(settings, write(tmp_path))
+    applied(settings, write(tmp_path))
     only_rms = DOCUMENT.split('[[partners]]\nid = "acme-pos"')[0]
-    assert apply_file(settings, write(tmp_path, only_rms)).endswith("1 unchanged")
+    assert applied(settings, write(tmp_path, only_rms)).endswith("1 unchanged")
     assert len(raw_rows(settings.database_url)["partners"]) == 2
 
 
 @pytest.mark.usefixtures("apply_env")
 def test_no_secret_is_stored_in_plaintext(settings: Settings, tmp_path: Path) -> None:
-    apply_file(settings, write(tmp_path))
+    applied(settings, write(tmp_path))
     engine = make_throwaway_engine(settings.database_url)
     stored: list[str] = []
     with Session(engine) as session:
@@ -104,14 +104,14 @@ def test_no_secret_is_stored_in_plaintext(settings: Settings, tmp_path: Path) ->
 
 @pytest.mark.usefixtures("apply_env")
 def test_admin_reads_show_no_secret(settings: Settings, tmp_path: Path) -> None:
-    apply_file(settings, write(tmp_path))
+    applied(settings, write(tmp_path))
     with TestClient(create_app(settings)) as client:
         bodies = [
             client.get(path, headers=ADMIN).text
             for path in ("/admin/partners", "/admin/partners/acme-rms", "/admin/venues")
         ]
         secret = client.get("/admin/partners/acme-rms/signing-secret", headers=ADMIN).json()
-    assert '"has_token":true' in bodies[1]
+    assert '"hasToken":true' in bodies[1]
     assert secret["signingSecret"].startswith("whsec_")
     for body in bodies:
         assert not [s for s in (*SECRETS, secret["signingSecret"]) if s in body]
@@ -123,7 +123,7 @@ def test_an_unset_variable_is_refused_naming_it_and_the_field(
     monkeypatch.delenv("ACME_RMS_KEY", raising=False)
     path = write(tmp_path)
     with pytest.raises(ApplyFileError) as refused:
-        apply_file(settings, path)
+        applied(settings, path)
     assert refused.value.message == (
         f"{path}:6: partners[0].api_key: environment variable ACME_RMS_KEY is not set"
     )

@@ -28,7 +28,8 @@ def test_cli_applies_a_file_and_reports_each_run(settings: Settings, tmp_path: P
     path = write(tmp_path)
     first = _apply(settings, path)
     assert first.returncode == 0, first.stderr
-    assert first.stdout.strip() == f"applied {path}: 3 created"
+    assert first.stdout.splitlines()[-1] == f"applied {path}: 3 created"
+    assert "partner acme-rms created" in first.stdout.splitlines()
     second = _apply(settings, path)
     assert second.stdout.strip() == f"applied {path}: 3 unchanged"
     assert [row[0] for row in raw_rows(settings.database_url)["partners"]] == [

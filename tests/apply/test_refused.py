@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from maitred.apply.service import ApplyFileError, apply_file
+from maitred.apply.service import ApplyFileError
 from maitred.config import Settings
-from tests.apply.documents import DOCUMENT, raw_rows, write
+from tests.apply.documents import DOCUMENT, applied, raw_rows, write
 
 # (what is wrong, replace this, with this, expected "line: field: message" start)
 BAD_FILES = [
@@ -44,7 +44,7 @@ def test_bad_file_is_refused_naming_line_and_field(
     assert old in DOCUMENT
     path = write(tmp_path, DOCUMENT.replace(old, new, 1))
     with pytest.raises(ApplyFileError) as refused:
-        apply_file(settings, path)
+        applied(settings, path)
     assert refused.value.message.startswith(f"{path}:{expected}")
     assert raw_rows(settings.database_url) == {"partners": [], "venues": [], "venue_links": []}
 
@@ -53,12 +53,12 @@ def test_bad_file_is_refused_naming_line_and_field(
 def test_a_refused_file_leaves_earlier_records_untouched(
     settings: Settings, tmp_path: Path
 ) -> None:
-    apply_file(settings, write(tmp_path))
+    applied(settings, write(tmp_path))
     before = raw_rows(settings.database_url)
     # The partner edits come first in the file and would succeed on their own.
     bad = DOCUMENT.replace("Acme reservations", "Renamed").replace(
         'partner = "acme-pos"', 'partner = "nobody"'
     )
     with pytest.raises(ApplyFileError, match=r"venues\[0\]\.pos\.partner"):
-        apply_file(settings, write(tmp_path, bad))
+        applied(settings, write(tmp_path, bad))
     assert raw_rows(settings.database_url) == before

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import re
+import signal
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
+
+from maitred.demo.stack import ADMIN
 
 STEPS = [
     "matches the RMS's tables",
@@ -24,19 +30,45 @@ STEPS = [
 ]
 
 
+def _listening(url: str) -> bool:
+    host, port = url.removeprefix("http://").split(":")
+    with socket.socket() as sock:
+        sock.settimeout(1)
+        return sock.connect_ex((host, int(port))) == 0
+
+
 @pytest.mark.e2e
-def test_demo_once_plays_every_step_and_exits_zero(tmp_path: Path) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "maitred", "demo", "--once", "--workdir", str(tmp_path / "demo")],
-        capture_output=True,
-        text=True,
-        timeout=240,
-        check=False,
-        env={"COLUMNS": "200", "PATH": "/usr/bin:/bin"},
-    )
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    passed = [line for line in result.stdout.splitlines() if line.startswith("✓")]
+def test_demo_plays_every_step_says_what_to_try_and_stops_its_simulators(
+    tmp_path: Path,
+) -> None:
+    """`maitred demo` (what `make demo` runs with --once, which ends after the summary)."""
+    out = tmp_path / "demo.out"
+    command = [sys.executable, "-m", "maitred", "demo", "--workdir", str(tmp_path / "demo")]
+    env = {"COLUMNS": "200", "PATH": "/usr/bin:/bin", "PYTHONUNBUFFERED": "1"}
+    with out.open("w") as stdout:
+        demo = subprocess.Popen(command, stdout=stdout, stderr=subprocess.STDOUT, env=env)
+        try:
+            deadline = time.monotonic() + 240
+            while "Try, in another terminal" not in out.read_text():
+                assert demo.poll() is None, out.read_text()[-3000:]
+                assert time.monotonic() < deadline, out.read_text()[-3000:]
+                time.sleep(0.5)
+            text = out.read_text()
+            simulators = re.findall(r"^  (?:POS|RMS) +(http://127\.0\.0\.1:\d+)", text, re.M)
+            assert len(simulators) == 2, text
+            assert all(_listening(url) for url in simulators)
+            demo.send_signal(signal.SIGTERM)
+            assert demo.wait(timeout=60) == 0
+        finally:
+            if demo.poll() is None:
+                demo.kill()
+    passed = [line for line in text.splitlines() if line.startswith("✓")]
     for step in STEPS:
         assert any(step in line for line in passed), step
-    assert "✗" not in result.stdout
-    assert "12 / 12" in result.stdout
+    assert "✗" not in text
+    assert "12 / 12" in text
+    database = (tmp_path / "demo" / "maitred.db").resolve()
+    assert f"admin token  {ADMIN}" in text
+    assert f"database     {database}" in text
+    assert f"MAITRED_DATABASE_URL=sqlite:///{database}" in text
+    assert not [url for url in simulators if _listening(url)]  # stopped with the demo

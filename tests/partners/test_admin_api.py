@@ -34,9 +34,9 @@ def test_put_creates_then_reports_unchanged_then_updated(client: TestClient) -> 
 def test_get_shows_which_secrets_exist(client: TestClient) -> None:
     client.put("/admin/partners/till", json=BODY, headers=ADMIN)
     partner = client.get("/admin/partners/till", headers=ADMIN).json()
-    assert partner["has_api_key"]
-    assert partner["has_signing_secret"]
-    assert not partner["has_token"]
+    assert partner["hasApiKey"]
+    assert partner["hasSigningSecret"]
+    assert not partner["hasToken"]
     assert [p["id"] for p in client.get("/admin/partners", headers=ADMIN).json()] == ["till"]
 
 

@@ -108,6 +108,10 @@ def _wrong_values(original: Any) -> list[Any]:
     return []  # null: any type may be fine
 
 
+# Routes whose body is optional: no body (or null) is a documented request, not a hostile one.
+WITHOUT_A_BODY = {("/admin/deliveries/replay", "empty body"), ("/admin/deliveries/replay", "null")}
+
+
 def _dumps(body: Any) -> bytes:
     return json.dumps(body).encode()
 
@@ -194,6 +198,8 @@ def test_hostile_bodies_are_refused_in_the_error_shape_and_store_nothing(
         before = dump(engine)
         for target in _targets(opened.json()["id"]):
             for hostile in corpus(target):
+                if (target.path, hostile.name) in WITHOUT_A_BODY:
+                    continue
                 headers = _auth(target.key)
                 if hostile.content_type:
                     headers["Content-Type"] = hostile.content_type

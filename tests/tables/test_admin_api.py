@@ -63,13 +63,13 @@ async def test_refresh_then_view_the_mapping(admin: Admin, venue: str) -> None:
     status, view = await admin.call("GET", f"/admin/venues/{venue}/tables")
 
     assert refreshed[0] == 200
-    assert len(refreshed[1]["auto_applied"]) == 2
+    assert len(refreshed[1]["autoApplied"]) == 2
     assert status == 200
-    assert {(m["rms_table_id"], m["pos_table_id"]) for m in view["mappings"]} == {
+    assert {(m["rmsTableId"], m["posTableId"]) for m in view["mappings"]} == {
         (RMS_001, "P1"),
         (RMS_002, "P2"),
     }
-    assert view["unmapped_rms"] == view["unmapped_pos"] == []
+    assert view["unmappedRms"] == view["unmappedPos"] == []
 
 
 async def test_put_confirms_and_delete_unmaps(admin: Admin, venue: str) -> None:
@@ -80,10 +80,10 @@ async def test_put_confirms_and_delete_unmaps(admin: Admin, venue: str) -> None:
     deleted_status, _ = await admin.call("DELETE", path)
     _, view = await admin.call("GET", f"/admin/venues/{venue}/tables")
 
-    assert (put_status, put["state"], put["pos_table_id"]) == (200, "confirmed", "P1")
+    assert (put_status, put["state"], put["posTableId"]) == (200, "confirmed", "P1")
     assert deleted_status == 200
     assert view["mappings"] == []
-    assert {t["id"] for t in view["unmapped_rms"]} == {RMS_001, RMS_002}
+    assert {t["id"] for t in view["unmappedRms"]} == {RMS_001, RMS_002}
 
 
 async def test_unknown_venue_is_404_in_the_contract_shape(admin: Admin) -> None:

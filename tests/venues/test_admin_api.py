@@ -28,7 +28,7 @@ def client(settings: Settings) -> Iterator[TestClient]:
 def test_put_creates_a_venue_with_its_links(client: TestClient) -> None:
     assert client.put("/admin/venues/trattoria", json=VENUE, headers=ADMIN).status_code == 201
     venue = client.get("/admin/venues/trattoria", headers=ADMIN).json()
-    assert venue["rms"] == VENUE["rms"]
+    assert venue["rms"] == {"partner": "acme-rms", "venueId": "r-1"}  # read back in camelCase
     assert venue["pos"] is None
     assert [v["id"] for v in client.get("/admin/venues", headers=ADMIN).json()] == ["trattoria"]
 

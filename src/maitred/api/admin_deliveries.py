@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from maitred.api.deps import RuntimeDep, require_admin
 from maitred.deliveries import ping, queries, service
+from maitred.deliveries.models import State
 from maitred.deliveries.schemas import (
     DeliveryDetail,
     DeliveryPage,
@@ -26,7 +27,7 @@ RowId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 @router.get("/deliveries", response_model=DeliveryPage)
 async def list_deliveries(
     runtime: RuntimeDep,
-    state: str | None = None,
+    state: State | None = None,
     partner: str | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> DeliveryPage:
@@ -44,8 +45,10 @@ async def get_delivery(runtime: RuntimeDep, delivery_id: RowId) -> DeliveryDetai
 
 
 @router.post("/deliveries/replay", response_model=ReplayCount)
-async def replay_failed(runtime: RuntimeDep, body: ReplayFilter) -> ReplayCount:
-    """Queue again every failed delivery matching the filter (same message ids)."""
+async def replay_failed(runtime: RuntimeDep, body: ReplayFilter | None = None) -> ReplayCount:
+    """Queue again every failed delivery matching the filter (same message ids); without a
+    body, every failed delivery."""
+    body = body or ReplayFilter()
     count = await runtime.writer.run(
         lambda s: service.replay_failed(
             s,

@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
 from maitred.api.deps import RuntimeDep, require_admin
+from maitred.camel import CamelModel
 from maitred.monitoring.models import Trace
 
 router = APIRouter(prefix="/admin", tags=["admin"], dependencies=[Depends(require_admin)])
 
 
-class TraceRead(BaseModel):
+class TraceRead(CamelModel):
     """One traced call (secrets already redacted when it was recorded)."""
 
     model_config = ConfigDict(from_attributes=True)
@@ -39,7 +40,7 @@ class TraceRead(BaseModel):
     delivery_id: int | None
 
 
-class TracePage(BaseModel):
+class TracePage(CamelModel):
     """A page of traces, newest first."""
 
     items: list[TraceRead]
@@ -50,8 +51,8 @@ async def list_traces(
     runtime: RuntimeDep,
     partner: str | None = None,
     venue: str | None = None,
-    direction: str | None = Query(default=None, pattern="^(inbound|outbound)$"),
-    outcome: str | None = Query(default=None, pattern="^(success|failed)$"),
+    direction: Literal["inbound", "outbound"] | None = None,
+    outcome: Literal["success", "failed"] | None = None,
     correlation_id: str | None = None,
     limit: int = Query(default=100, ge=1, le=1000),
 ) -> TracePage:

@@ -10,7 +10,7 @@ from fastapi.responses import PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from maitred import __version__
-from maitred.api import errors
+from maitred.api import docs, errors
 from maitred.api.ratelimit import RateLimits, TokenBuckets
 from maitred.config import Settings, get_settings
 from maitred.monitoring.middleware import EdgeMiddleware
@@ -62,6 +62,8 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = False) ->
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None,  # served by api.docs, with local assets
+        redoc_url=None,
         telemetry={
             "tracing": settings.opentelemetry,
             "metrics": settings.opentelemetry,
@@ -71,6 +73,7 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = False) ->
     errors.install(app)
     _mount_routers(app)
     errors.document_errors(app)
+    docs.install(app)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
 
+from maitred.camel import CamelModel
 from maitred.partners.schemas import Change, PartnerSpec
 from maitred.venues.schemas import VenueSpec
 
 
-class ApplyDocument(BaseModel):
+class ApplyDocument(CamelModel):
     """Partners and venues to create or update. Records absent from it are left alone."""
 
     model_config = ConfigDict(extra="forbid")
@@ -17,7 +18,7 @@ class ApplyDocument(BaseModel):
     venues: list[VenueSpec] = []
 
 
-class ApplyResult(BaseModel):
+class ApplyResult(CamelModel):
     """What applying a document did, one entry per record, in document order."""
 
     changes: list[Change]

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from maitred.apply.locate import dotted, locate, parse_dotted
 from maitred.apply.schemas import ApplyDocument
-from maitred.config import Settings
+from maitred.camel import python_name
 from maitred.errors import BadRequest, Details, MaitredError, field_details
 from maitred.netguard import NetPolicy
 from maitred.partners import service as partners_service
@@ -64,7 +64,8 @@ def parse_document(data: dict[str, Any]) -> ApplyDocument:
     except ValidationError as exc:
         details: Details = {}
         for error in exc.errors():
-            path = dotted([p for p in error["loc"] if isinstance(p, str | int)]) or "document"
+            parts = [python_name(p) if isinstance(p, str) else p for p in error["loc"]]
+            path = dotted([p for p in parts if isinstance(p, str | int)]) or "document"
             ((leaf, messages),) = field_details(path, _message(error))[path][0].items()
             details.setdefault(path, [{leaf: []}])[0][leaf].extend(messages)
         raise BadRequest(details=details) from exc
@@ -72,7 +73,7 @@ def parse_document(data: dict[str, Any]) -> ApplyDocument:
 
 def load_file(path: Path, environ: Mapping[str, str] | None = None) -> ApplyDocument:
     """Read, expand `${VAR}` and validate a TOML file; ApplyFileError naming line and field."""
-    text = path.read_text(encoding="utf-8")
+    text = _read(path)
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -86,30 +87,47 @@ def load_file(path: Path, environ: Mapping[str, str] | None = None) -> ApplyDocu
         raise _located(exc, path, text) from exc
 
 
-def apply_file(settings: Settings, path: Path) -> str:
-    """Make partners and venues match `path` in one transaction; return a one-line summary."""
-    text = path.read_text(encoding="utf-8")
-    doc = load_file(path)
-    runtime = Runtime.build(settings)
+def _read(path: Path) -> str:
     try:
-        changes = runtime.writer.run_sync(
-            lambda s: apply_document(s, doc, runtime.secrets, NetPolicy.from_settings(settings))
-        )
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ApplyFileError(f"{path}: cannot read the file: {exc}") from exc
+
+
+def apply_file(
+    runtime: Runtime, path: Path, doc: ApplyDocument | None = None, *, dry_run: bool = False
+) -> list[Change]:
+    """Make partners and venues match `path` in one transaction and return what changed, field
+    by field; with `dry_run`, what would change, and nothing is written."""
+    text = _read(path)
+    doc = doc if doc is not None else load_file(path)
+    policy = NetPolicy.from_settings(runtime.settings)
+    try:
+        if dry_run:
+            return _preview(runtime, doc, policy)
+        return runtime.writer.run_sync(lambda s: apply_document(s, doc, runtime.secrets, policy))
     except MaitredError as exc:
         if not exc.details:
             raise
         raise _located(exc, path, text) from exc
-    finally:
-        runtime.writer.stop()
-        runtime.db.dispose()
-    return summarize(path, changes)
 
 
-def summarize(path: Path, changes: list[Change]) -> str:
+def _preview(runtime: Runtime, doc: ApplyDocument, policy: NetPolicy) -> list[Change]:
+    """Apply in a transaction that is rolled back, whatever happens."""
+    with runtime.db.write_sessions() as session:
+        try:
+            return apply_document(session, doc, runtime.secrets, policy)
+        finally:
+            session.rollback()
+
+
+def summarize(path: Path, changes: list[Change], *, dry_run: bool = False) -> str:
     """`applied FILE: 1 created, 2 unchanged` (actions in a fixed order)."""
     counts = Counter(change.action for change in changes)
     parts = [f"{counts[a]} {a}" for a in ("created", "updated", "unchanged") if counts[a]]
-    return f"applied {path}: " + (", ".join(parts) or "nothing to apply")
+    verb = "would apply" if dry_run else "applied"
+    tail = " (dry run: nothing written)" if dry_run else ""
+    return f"{verb} {path}: " + (", ".join(parts) or "nothing to apply") + tail
 
 
 def expand_env(value: Any, environ: Mapping[str, str], at: str = "") -> Any:

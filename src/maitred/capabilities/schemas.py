@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel
+from maitred.camel import CamelModel
 
 State = Literal["supported", "missing", "unknown"]
 Feature = Literal["tables.list", "orders.create", "orders.update", "orders.list", "orders.get"]
 
 
-class CapabilityRead(BaseModel):
+class CapabilityRead(CamelModel):
     """One feature of one partner's API at a venue."""
 
     partner_id: str
@@ -23,7 +23,7 @@ class CapabilityRead(BaseModel):
     detected_at: datetime | None = None
 
 
-class CapabilityReport(BaseModel):
+class CapabilityReport(CamelModel):
     """Every feature maitred uses of the venue's partners, and what their answers showed."""
 
     venue_id: str
@@ -31,7 +31,7 @@ class CapabilityReport(BaseModel):
     missing: int
 
 
-class CapabilityReset(BaseModel):
+class CapabilityReset(CamelModel):
     """What a reset did: evidence forgotten, and held order changes sent again."""
 
     venue_id: str

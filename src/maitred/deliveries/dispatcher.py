@@ -18,9 +18,12 @@ from maitred.deliveries import claims, rules, sender, wake
 from maitred.deliveries.models import PENDING
 from maitred.deliveries.results import AttemptResult, Breaker, record_results
 from maitred.errors import ServiceUnavailable
+from maitred.logs import TickLog
 from maitred.runtime import Runtime
 
 log = structlog.get_logger(__name__)
+# One line per recorded outcome, written per event-loop tick (P3 sends thousands a second).
+outcomes_log = TickLog("maitred.deliveries")
 
 CRASH_ENV = "MAITRED_CRASH_AT"  # test hook: after_claim | after_send | after_record
 IDLE_BACKOFF = 4  # an idle worker polls at most this many poll intervals apart
@@ -230,6 +233,9 @@ class Dispatcher:
             return
         except Exception:
             log.exception("recording results failed", results=len(batch))
+        else:
+            for result in batch:
+                log_outcome(result)
         for result in batch:
             self._held.pop(result.attempt_token, None)
             if result.decision.state == PENDING and result.decision.delay is not None:
@@ -254,3 +260,22 @@ class Dispatcher:
             log.warning("lease heartbeat postponed: database unavailable")
         except Exception:
             log.exception("lease heartbeat failed")
+
+
+def log_outcome(result: AttemptResult) -> None:
+    """The info line of one recorded attempt: what was sent where, and what comes next."""
+    decision = result.decision
+    outcomes_log.info(
+        "delivery " + ("retry scheduled" if decision.state == PENDING else decision.state),
+        delivery_id=result.delivery_id,
+        kind=result.kind,
+        partner=result.trace.partner_id,
+        url=result.trace.url.split("?", 1)[0],  # a query string may carry a credential
+        attempt=result.number,
+        status=result.status_code,
+        error=result.error,
+        retry_in_s=round(decision.delay, 1)
+        if decision.state == PENDING and decision.delay
+        else None,
+        correlation_id=result.trace.correlation_id,
+    )

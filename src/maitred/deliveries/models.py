@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
@@ -16,6 +17,7 @@ INFLIGHT = "inflight"
 DELIVERED = "delivered"
 FAILED = "failed"
 SUPERSEDED = "superseded"
+State = Literal["pending", "inflight", "delivered", "failed", "superseded"]
 
 
 class Endpoint(Base):

@@ -5,14 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator
-from pydantic.alias_generators import to_camel
+from pydantic import ConfigDict, Field, StrictInt, field_validator
 
 from maitred import text
+from maitred.camel import CamelModel
 
 
-class _Read(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, from_attributes=True)
+class _Read(CamelModel):
+    model_config = ConfigDict(from_attributes=True)
 
 
 class AttemptRead(_Read):

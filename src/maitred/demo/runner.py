@@ -4,16 +4,18 @@ dinner service step by step, then a summary of what went where."""
 from __future__ import annotations
 
 import shutil
+import signal
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
-from maitred.demo.stack import VENUE, Stack, call, wait_for
+from maitred.demo.stack import ADMIN, VENUE, Stack, call, wait_for
 
 
 @dataclass
@@ -51,35 +53,75 @@ class Service:
 
 
 def run(*, once: bool, workdir: Path) -> int:
-    """Play the service; 0 when every step behaved as expected."""
+    """Play the service; 0 when every step behaved as expected. SIGTERM and SIGHUP end it like
+    Ctrl-C: the hub and the simulators it started are stopped with it."""
     shutil.rmtree(workdir, ignore_errors=True)
     workdir.mkdir(parents=True)
     console = Console()
+    database = (workdir / "maitred.db").resolve()
     stack = Stack(
         workdir=workdir.resolve(),
-        database_url=f"sqlite:///{(workdir / 'maitred.db').resolve()}",
+        database_url=f"sqlite:///{database}",
         env={"MAITRED_RETRY_SCALE": "0.05"},
     )
     console.print("[bold]Starting[/] maitred, a POS simulator and an RMS simulator on loopback…")
     started = time.monotonic()
     ok = False
+    previous = _stop_on_signals()
     try:
         stack.start()
         console.print(
-            f"  maitred {stack.hub}  (API docs {stack.hub}/docs)\n"
-            f"  POS     {stack.pos}\n  RMS     {stack.rms}\n"
+            f"  maitred      {stack.hub}  (API docs {stack.hub}/docs)\n"
+            f"  admin token  {ADMIN}\n  database     {database}\n"
+            f"  POS          {stack.pos}\n  RMS          {stack.rms}\n"
         )
         service = Service(stack, console)
         play(service)
         ok = summary(service, time.monotonic() - started)
         if not once:
-            console.print(f"\nEverything keeps running; logs in {workdir}. Ctrl-C ends.")
+            console.print(try_next(stack, workdir.resolve(), database))
             _wait_forever()
     except KeyboardInterrupt:
         pass
     finally:
         stack.stop()
+        _restore(previous)
     return 0 if ok else 1
+
+
+def try_next(stack: Stack, workdir: Path, database: Path) -> str:
+    """What an operator can try against the running demo, from another terminal."""
+    env = f"MAITRED_DATABASE_URL=sqlite:///{database} MAITRED_DATA_DIR={workdir}"
+    auth = f'-H "Authorization: Bearer {ADMIN}"'
+    return (
+        "\n[bold]Everything keeps running[/] (logs in "
+        f"{workdir}); Ctrl-C ends it and stops the simulators. Try, in another terminal:\n"
+        f"  {env} maitred orders list {VENUE}\n"
+        f"  {env} maitred deliveries list\n"
+        f"  {env} maitred tables show {VENUE}\n"
+        f"  curl {auth} {stack.hub}/admin/venues/{VENUE}/orders\n"
+        f"  curl {auth} '{stack.hub}/admin/traces?limit=5'\n"
+        f"  open {stack.hub}/docs and Authorize with the admin token\n"
+        f"  the simulators: {stack.pos}/_sim/state, {stack.rms}/_sim/bookings"
+    )
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    del signum, frame
+    raise KeyboardInterrupt
+
+
+Handlers = dict[int, Any]
+
+
+def _stop_on_signals() -> Handlers:
+    """Make SIGTERM and SIGHUP interrupt like Ctrl-C; the handlers they replace."""
+    return {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGTERM, signal.SIGHUP)}
+
+
+def _restore(previous: Handlers) -> None:
+    for sig, handler in previous.items():
+        signal.signal(sig, handler)
 
 
 def _wait_forever() -> None:

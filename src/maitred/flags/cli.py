@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.table import Table
 from sqlalchemy.orm import Session
 
+from maitred import terminal
+from maitred.commands import read, with_runtime
 from maitred.flags import service
 from maitred.flags.schemas import FlagRead
-from maitred.partners.cli import console, read, with_runtime
 
 app = typer.Typer(help="Flags: what maitred could not settle alone.")
 
@@ -38,15 +38,15 @@ def list_command(
         return [FlagRead.of(row) for row in rows]
 
     rows = with_runtime(lambda rt: read(rt, query))
-    table = Table(title="Flags" if all_ else "Open flags")
-    for column in ("id", "venue", "kind", "subject", "raised", "state", "message"):
-        table.add_column(column)
-    for f in rows:
-        table.add_row(
-            str(f.id), f.venue_id or "", f.kind, f.subject,
-            f.created_at.isoformat(timespec="seconds"), _state(f), f.message,
-        )  # fmt: skip
-    console.print(table)
+    terminal.print_table(
+        ("id", "venue", "kind", "subject", "raised", "state", "message"),
+        (
+            (f.id, f.venue_id, f.kind, f.subject, f.created_at.isoformat(timespec="seconds"),
+             _state(f), f.message)
+            for f in rows
+        ),
+        title="Flags" if all_ else "Open flags",
+    )  # fmt: skip
 
 
 def _state(flag: FlagRead) -> str:
@@ -111,6 +111,6 @@ def ack_command(flag_id: FlagOpt = None, kind: KindOpt = None, venue: VenueOpt =
 
 def _report(flags: list[FlagRead], kind: str | None) -> None:
     if not flags:
-        console.print(f"no open {kind} flag")
+        terminal.line(f"no open {kind} flag")
     for flag in flags:
-        console.print(f"flag {flag.id} ({flag.kind} {flag.subject}): {_state(flag)}")
+        terminal.line(f"flag {flag.id} ({flag.kind} {flag.subject}): {_state(flag)}")

@@ -22,11 +22,14 @@ from maitred.errors import (
     PayloadTooLarge,
     field_details,
 )
+from maitred.logs import TickLog
 from maitred.monitoring.service import TraceRecord, TraceRecorder
 from maitred.security import redact_body, redact_headers
 from maitred.text import UNSTORABLE
 
 CORRELATION_HEADER = "x-correlation-id"
+# One line per traced (partner) call, written per event-loop tick: the edge is the hot path.
+calls_log = TickLog("maitred.calls")
 UNTRACED_PREFIXES = ("/admin", "/metrics", "/healthz", "/docs", "/redoc", "/openapi.json")
 DISCONNECTED = "the client disconnected before sending the whole body"
 
@@ -182,7 +185,21 @@ class EdgeMiddleware:
         if recorder is None or path.startswith(UNTRACED_PREFIXES):
             return
         state = scope.get("state", {})
-        partner_id = state.get("partner_id")
+        duration_ms = (time.perf_counter() - started) * 1000
+        method = scope.get("method", "GET")
+        partner_id, venue_id = state.get("partner_id"), state.get("venue_id")
+        client = scope.get("client")
+        calls_log.info(
+            "partner call",
+            method=method,
+            path=path,  # never the query string: it may carry a credential
+            status=status,
+            partner=partner_id,
+            venue=venue_id,
+            client=client[0] if client else None,
+            duration_ms=round(duration_ms, 1),
+            correlation_id=correlation_id,
+        )
         if partner_id is None and not self.admit_unauthenticated():
             UNTRACED.inc()  # decision 0008: a stranger's traffic cannot grow the table at will
             return
@@ -192,12 +209,12 @@ class EdgeMiddleware:
             TraceRecord(
                 at=now(),
                 direction="inbound",
-                method=scope.get("method", "GET"),
+                method=method,
                 url=url[: self.trace_limit],
                 status_code=status,
-                duration_ms=(time.perf_counter() - started) * 1000,
+                duration_ms=duration_ms,
                 partner_id=partner_id,
-                venue_id=state.get("venue_id"),
+                venue_id=venue_id,
                 request_headers=redact_headers(headers, self.trace_limit),
                 request_body=(
                     redact_body(request_body, self.trace_limit)

@@ -2,50 +2,53 @@
 
 from __future__ import annotations
 
-import asyncio
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
-from maitred.errors import MaitredError
+from maitred import terminal
+from maitred.commands import read, run_async, with_runtime
 from maitred.orders import queries
 from maitred.orders.reconcile import ReconcileReport, reconcile_all, reconcile_venue
-from maitred.orders.schemas import OrderRead
-from maitred.partners.cli import print_record, read, with_runtime
+from maitred.orders.schemas import CheckRead, OrderRead
+from maitred.runtime import Runtime
 
 app = typer.Typer(help="POS orders.", no_args_is_help=True)
+
+Status = Literal["requested", "open", "closed", "void", "failed"]
 
 
 @app.command("list")
 def list_command(
     venue: Annotated[str, typer.Argument(help="maitred's venue id.")],
-    status: Annotated[
-        str | None, typer.Option(help="requested, open, closed, void or failed.")
-    ] = None,
+    status: Annotated[Status | None, typer.Option(help="Only orders in this status.")] = None,
     limit: Annotated[int, typer.Option(min=1, max=1000)] = 50,
 ) -> None:
     """The venue's orders, most recently changed first."""
     page = with_runtime(
         lambda rt: read(rt, lambda s: queries.list_orders(s, venue, status=status, limit=limit))
     )
-    table = Table("order", "POS id", "source", "booking", "status", "tables", "checks", "total")
-    for order in page.items:
-        total = sum((c.total_amount for c in order.checks if c.status != "void"), start=Decimal(0))
-        checks = ", ".join(f"{c.check_number} {c.status}" for c in order.checks)
-        table.add_row(
-            order.id,
-            order.pos_order_id or "",
-            order.source,
-            order.booking_id or "",
-            order.status,
-            " ".join(order.pos_tables),
-            checks,
-            f"{total:.2f}",
-        )
-    Console().print(table)
+    terminal.print_table(
+        ("order", "POS id", "source", "booking", "status", "tables", "checks", "total"),
+        (
+            (
+                order.id,
+                order.pos_order_id,
+                order.source,
+                order.booking_id,
+                order.status,
+                " ".join(order.pos_tables),
+                ", ".join(f"{c.check_number} {c.status}" for c in order.checks),
+                f"{_total(order.checks):.2f}",
+            )
+            for order in page.items
+        ),
+    )
+
+
+def _total(checks: list[CheckRead]) -> Decimal:
+    return sum((c.total_amount for c in checks if c.status != "void"), start=Decimal(0))
 
 
 @app.command("show")
@@ -53,11 +56,18 @@ def show(
     venue: Annotated[str, typer.Argument(help="maitred's venue id.")],
     order: Annotated[str, typer.Argument(help="maitred's order id or the POS's.")],
 ) -> None:
-    """One order with its checks."""
+    """One order with its checks and their items."""
     found: OrderRead = with_runtime(
         lambda rt: read(rt, lambda s: queries.get_order(s, venue, order))
     )
-    print_record(found)
+    terminal.print_fields(found.model_dump(exclude={"checks"}))
+    for check in found.checks:
+        terminal.line("")
+        terminal.line(f"check {terminal.visible(check.check_number)}", style="bold")
+        terminal.print_fields(check.model_dump(exclude={"check_number", "items"}), indent="  ")
+        if check.items:
+            keys = list(dict.fromkeys(key for item in check.items for key in item))
+            terminal.print_table(keys, ([item.get(k) for k in keys] for item in check.items))
 
 
 @app.command("reconcile")
@@ -68,38 +78,39 @@ def reconcile_command(
     ] = None,
 ) -> None:
     """Pull the POS's open and recently closed orders and apply what maitred missed."""
-    from maitred.config import get_settings
-    from maitred.runtime import Runtime
 
-    console = Console()
+    async def main(runtime: Runtime) -> list[ReconcileReport]:
+        if venue is not None:
+            return [await reconcile_venue(runtime, venue)]
+        return await reconcile_all(runtime)
 
-    async def main() -> list[ReconcileReport]:
-        runtime = Runtime.build(get_settings())
-        try:
-            if venue is not None:
-                return [await reconcile_venue(runtime, venue)]
-            return await reconcile_all(runtime)
-        finally:
-            await runtime.close()
-
-    try:
-        reports = asyncio.run(main())
-    except MaitredError as exc:
-        console.print(f"[red]{exc.message}[/red]")
-        raise typer.Exit(1) from exc
-    console.print(_report_table(reports))
-    for report in reports:
-        for error in report.errors:
-            console.print(f"[red]{report.venue_id}: {error}[/red]")
-    if any(report.errors for report in reports):
-        raise typer.Exit(1)
-
-
-def _report_table(reports: list[ReconcileReport]) -> Table:
-    table = Table(
-        "venue", "seen", "created", "updated", "unchanged", "looked up", "errors", "correlation id"
+    reports = run_async(main)
+    terminal.print_table(
+        (
+            "venue",
+            "seen",
+            "created",
+            "updated",
+            "unchanged",
+            "looked up",
+            "errors",
+            "correlation id",
+        ),
+        (
+            (
+                r.venue_id,
+                r.seen,
+                r.created,
+                r.updated,
+                r.unchanged,
+                r.looked_up,
+                len(r.errors),
+                r.correlation_id,
+            )
+            for r in reports
+        ),
     )
-    for r in reports:
-        counts = (r.seen, r.created, r.updated, r.unchanged, r.looked_up, len(r.errors))
-        table.add_row(r.venue_id, *(str(n) for n in counts), r.correlation_id or "")
-    return table
+    errors = [f"{r.venue_id}: {error}" for r in reports for error in r.errors]
+    if errors:
+        terminal.error(*errors)
+        raise typer.Exit(1)

@@ -6,10 +6,10 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from pydantic import BaseModel
+from maitred.camel import CamelModel
 
 
-class CheckRead(BaseModel):
+class CheckRead(CamelModel):
     """One check as the POS last described it, and whether the RMS has heard of it."""
 
     check_number: str
@@ -28,7 +28,7 @@ class CheckRead(BaseModel):
     updated_at: datetime
 
 
-class OrderRead(BaseModel):
+class OrderRead(CamelModel):
     """A POS order under maitred's id, with the POS's id and the booking it belongs to."""
 
     id: str
@@ -46,7 +46,7 @@ class OrderRead(BaseModel):
     checks: list[CheckRead]
 
 
-class OrderPage(BaseModel):
+class OrderPage(CamelModel):
     """Orders of a venue, most recently changed first."""
 
     venue_id: str

@@ -6,18 +6,17 @@ from __future__ import annotations
 import base64
 import binascii
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import (
     AfterValidator,
-    BaseModel,
     ConfigDict,
-    Field,
     StringConstraints,
 )
 
 from maitred import text
+from maitred.camel import CamelModel
 
 MAX_KEY_LENGTH = 512  # longer Bearer values are refused before hashing
 # Our ids: the length and the characters checked apart, so each error says which is wrong.
@@ -58,7 +57,7 @@ Token = Annotated[str, StringConstraints(min_length=1, max_length=4096)]
 SigningSecret = Annotated[str, AfterValidator(_check_signing_secret)]
 
 
-class PartnerFields(text.StorableModel):
+class PartnerFields(CamelModel, text.StorableModel):
     """A partner's declared state (the body of `PUT /admin/partners/{id}`).
 
     Plain fields are replaced (omitted means empty). Secrets are write-only, so a client that
@@ -83,7 +82,7 @@ class PartnerSpec(PartnerFields):
     id: Slug
 
 
-class PartnerRead(BaseModel):
+class PartnerRead(CamelModel):
     """A partner as reads show it: which secrets exist, never their values."""
 
     id: str
@@ -98,16 +97,48 @@ class PartnerRead(BaseModel):
     updated_at: datetime
 
 
-class SigningSecretRead(BaseModel):
+class SigningSecretRead(CamelModel):
     """The secret a partner uses to verify maitred's webhook signatures."""
 
-    partner_id: str = Field(serialization_alias="partnerId")
-    signing_secret: str = Field(serialization_alias="signingSecret")
+    partner_id: str
+    signing_secret: str
 
 
-class Change(BaseModel):
-    """What one write did to one record."""
+class FieldChange(CamelModel):
+    """One field a write changed. A secret's values are never shown: `before` and `after` say
+    only whether one was set (`"[secret]"`) or not (null)."""
+
+    field: str
+    before: Any = None
+    after: Any = None
+    secret: bool = False
+
+
+class Change(CamelModel):
+    """What one write did to one record, field by field (`created` lists what it set)."""
 
     kind: Literal["partner", "venue"]
     id: str
     action: Action
+    fields: list[FieldChange] = []
+
+
+SECRET_SHOWN = "[secret]"  # noqa: S105 - a placeholder, not a secret
+
+
+def changed_fields(
+    before: dict[str, Any], after: dict[str, Any], *, secrets: frozenset[str] = frozenset()
+) -> list[FieldChange]:
+    """The fields whose value differs between two snapshots of a record, in `after`'s order
+    (a secret's values replaced by whether one is set)."""
+    changes = []
+    for name, value in after.items():
+        old = before.get(name)
+        if old == value:
+            continue
+        if name in secrets:
+            shown = [SECRET_SHOWN if v is not None else None for v in (old, value)]
+            changes.append(FieldChange(field=name, before=shown[0], after=shown[1], secret=True))
+        else:
+            changes.append(FieldChange(field=name, before=old, after=value))
+    return changes

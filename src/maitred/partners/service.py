@@ -18,10 +18,12 @@ from maitred.partners import repository
 from maitred.partners.models import Partner
 from maitred.partners.schemas import (
     MAX_KEY_LENGTH,
+    Action,
     Change,
     PartnerRead,
     PartnerSpec,
     SigningSecretRead,
+    changed_fields,
 )
 from maitred.security import SecretBox, hash_key, keys_match, new_signing_secret
 from maitred.tables import schedule as tables_schedule
@@ -90,7 +92,8 @@ def check_urls(spec: PartnerSpec, policy: NetPolicy) -> None:
 
 
 def upsert_partner(session: Session, spec: PartnerSpec, box: SecretBox) -> Change:
-    """Make partner `spec.id` match `spec`; "unchanged" (no write at all) when it already does."""
+    """Make partner `spec.id` match `spec`; "unchanged" (no write at all) when it already does.
+    The change lists each field it set or changed (secrets without their values)."""
     given = spec.model_fields_set
     key_hash = hash_key(spec.api_key) if spec.api_key is not None else None
     if key_hash is not None and repository.key_holder(session, key_hash) not in (None, spec.id):
@@ -102,7 +105,7 @@ def upsert_partner(session: Session, spec: PartnerSpec, box: SecretBox) -> Chang
         _assign(partner, spec, box, key_hash)
         session.add(partner)
         session.flush()
-        return Change(kind="partner", id=spec.id, action="created")
+        return _change(spec.id, "created", {}, _state(partner))
     if spec.kind != partner.kind and repository.linked_roles(session, spec.id):
         message = f"partner is linked to venues as {partner.kind}; unlink it first"
         raise Conflict(details=field_details("kind", message))
@@ -113,8 +116,15 @@ def upsert_partner(session: Session, spec: PartnerSpec, box: SecretBox) -> Chang
         return Change(kind="partner", id=spec.id, action="unchanged")
     partner.updated_at = clock.now()
     session.flush()
-    _reach_changed(session, partner, dict(zip(_COMPARED, before, strict=True)))
-    return Change(kind="partner", id=spec.id, action="updated")
+    _reach_changed(session, partner, before)
+    return _change(spec.id, "updated", before, after)
+
+
+def _change(
+    partner_id: str, action: Action, before: dict[str, object], after: dict[str, object]
+) -> Change:
+    fields = changed_fields(before, after, secrets=_SECRETS)
+    return Change(kind="partner", id=partner_id, action=action, fields=fields)
 
 
 def _reach_changed(session: Session, partner: Partner, before: dict[str, object]) -> None:
@@ -127,26 +137,26 @@ def _reach_changed(session: Session, partner: Partner, before: dict[str, object]
             webhook_url=partner.webhook_url,
             base_url=partner.base_url,
         )
-    if (before["base_url"], before["token_encrypted"]) != (
-        partner.base_url,
-        partner.token_encrypted,
-    ):
+    if (before["base_url"], before["token"]) != (partner.base_url, partner.token_encrypted):
         venue_changes.links_changed(session, tables_schedule.linked_to(session, partner.id))
 
 
-def _state(partner: Partner) -> tuple[object, ...]:
-    return tuple(getattr(partner, column) for column in _COMPARED)
+def _state(partner: Partner) -> dict[str, object]:
+    """The partner's stored fields under their declared names (secrets as stored: a hash or a
+    ciphertext, which changes only when the secret does)."""
+    return {name: getattr(partner, column) for name, column in _COMPARED.items()}
 
 
-_COMPARED = (
-    "kind",
-    "name",
-    "api_key_hash",
-    "base_url",
-    "token_encrypted",
-    "webhook_url",
-    "signing_secret_encrypted",
-)
+_COMPARED = {
+    "kind": "kind",
+    "name": "name",
+    "api_key": "api_key_hash",
+    "base_url": "base_url",
+    "token": "token_encrypted",
+    "webhook_url": "webhook_url",
+    "signing_secret": "signing_secret_encrypted",
+}
+_SECRETS = frozenset({"api_key", "token", "signing_secret"})
 
 
 def _assign(

@@ -6,7 +6,8 @@ from typing import Annotated
 
 import typer
 
-from maitred.partners.cli import console, with_runtime
+from maitred import terminal
+from maitred.commands import with_runtime
 from maitred.reservations import again
 
 app = typer.Typer(help="Bookings as their RMS sent them.", no_args_is_help=True)
@@ -29,7 +30,7 @@ def retry(
             lambda s: again.retry_booking(s, venue_id=venue, booking_id=booking)
         )
     )
-    console.print(
+    terminal.line(
         f"booking {retried.booking_id} ({retried.status}) at {retried.venue_id} queued: "
         "the worker follows it within MAITRED_POLL_INTERVAL"
     )

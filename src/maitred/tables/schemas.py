@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from maitred import text
+from maitred.camel import CamelModel
 
 
 @dataclass(frozen=True)
@@ -36,7 +37,7 @@ class Translation:
         return self.pos_table_ids
 
 
-class TableRead(BaseModel):
+class TableRead(CamelModel):
     """A table as one side lists it (or listed it, when `present` is false)."""
 
     model_config = ConfigDict(from_attributes=True)
@@ -50,7 +51,7 @@ class TableRead(BaseModel):
     gone_at: datetime | None
 
 
-class MappingRead(BaseModel):
+class MappingRead(CamelModel):
     """An RMS table ↔ POS table pairing."""
 
     model_config = ConfigDict(from_attributes=True)
@@ -65,7 +66,7 @@ class MappingRead(BaseModel):
     updated_at: datetime
 
 
-class Renamed(BaseModel):
+class Renamed(CamelModel):
     """A table whose id stayed while its name changed."""
 
     id: str
@@ -73,7 +74,7 @@ class Renamed(BaseModel):
     new_name: str
 
 
-class SideReport(BaseModel):
+class SideReport(CamelModel):
     """What a refresh saw on one side."""
 
     count: int = 0
@@ -83,7 +84,7 @@ class SideReport(BaseModel):
     renamed: list[Renamed] = Field(default_factory=list)
 
 
-class RefreshReport(BaseModel):
+class RefreshReport(CamelModel):
     """The outcome of one refresh: listings, drift and matching."""
 
     venue_id: str
@@ -97,7 +98,7 @@ class RefreshReport(BaseModel):
     )
 
 
-class MappingsView(BaseModel):
+class MappingsView(CamelModel):
     """Everything an operator needs to review a venue's table mapping."""
 
     venue_id: str
@@ -110,9 +111,7 @@ class MappingsView(BaseModel):
     unmapped_pos: list[TableRead] = Field(description="Present POS tables nothing maps to.")
 
 
-class MappingUpdate(text.StorableModel):
+class MappingUpdate(CamelModel, text.StorableModel):
     """Body of `PUT /admin/venues/{venue_id}/table-mappings/{rms_table_id}`."""
 
-    model_config = ConfigDict(populate_by_name=True)
-
-    pos_table_id: str = Field(alias="posTableId", min_length=1, max_length=200)
+    pos_table_id: str = Field(min_length=1, max_length=200)

@@ -1,38 +1,42 @@
-"""`maitred venues …` commands: list, show, set, delete."""
+"""`maitred venues …` commands: list, show, set, delete, capabilities."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
+from maitred import terminal
+from maitred.apply.cli import print_change
+from maitred.commands import read, with_runtime
 from maitred.errors import NotFound
-from maitred.partners.cli import console, print_record, read, with_runtime
 from maitred.runtime import Runtime
 from maitred.venues import service
-from maitred.venues.schemas import ROLES, LinkSpec, VenueRead, VenueSpec
+from maitred.venues.schemas import ROLES, VenueSpec
 
 app = typer.Typer(help="venues", no_args_is_help=True)
+# What `set` keeps from the stored venue when an option is not given.
+_KEPT = {"name", "timezone", "seating_statuses", "reject_unknown_skus", *ROLES}
 
 
 @app.command("list")
 def list_command() -> None:
     """List venues with the partner serving each role."""
     venues = with_runtime(lambda rt: read(rt, service.list_venues))
-    table = Table(title="Venues")
-    for column in ("id", "name", "timezone", *ROLES):
-        table.add_column(column)
+    rows = []
     for v in venues:
-        links = [f"{link.partner}: {link.venue_id}" if link else "" for link in _roles(v)]
-        table.add_row(v.id, v.name or "", v.timezone, *links)
-    console.print(table)
+        links = [getattr(v, role) for role in ROLES]
+        shown = [f"{link.partner}: {link.venue_id}" if link else None for link in links]
+        rows.append((v.id, v.name, v.timezone, v.seating_statuses, v.reject_unknown_skus, *shown))
+    columns = ("id", "name", "timezone", "seating statuses", "reject unknown SKUs", *ROLES)
+    terminal.print_table(columns, rows, title="Venues")
 
 
 @app.command("show")
 def show(venue_id: str) -> None:
-    """Show one venue with its links."""
-    print_record(with_runtime(lambda rt: read(rt, lambda s: service.get_venue(s, venue_id))))
+    """Show one venue with its settings and links."""
+    venue = with_runtime(lambda rt: read(rt, lambda s: service.get_venue(s, venue_id)))
+    terminal.print_fields(venue.model_dump())
 
 
 @app.command("set")
@@ -45,23 +49,41 @@ def set_command(
         typer.Option(help="ROLE:PARTNER:PARTNER_VENUE_ID, e.g. rms:acme-rms:v-1 (repeatable)."),
     ] = None,
     unlink: Annotated[list[str] | None, typer.Option(help="ROLE to unlink (repeatable).")] = None,
+    seating_status: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="A reservation status that opens a POS order (repeatable; replaces the list)."
+        ),
+    ] = None,
+    reject_unknown_skus: Annotated[
+        bool | None,
+        typer.Option(
+            "--reject-unknown-skus/--accept-unknown-skus",
+            help="A POS's 422 Unknown SKU(s) fails the order / opens it without those items.",
+        ),
+    ] = None,
 ) -> None:
-    """Create a venue, or change the given fields and roles of an existing one."""
-    given: dict[str, Any] = {"name": name, "timezone": timezone}
+    """Create a venue, or change the given fields and roles of an existing one (the others are
+    kept)."""
+    given: dict[str, Any] = {
+        "name": name,
+        "timezone": timezone,
+        "seating_statuses": seating_status or None,
+        "reject_unknown_skus": reject_unknown_skus,
+    }
     given = {k: v for k, v in given.items() if v is not None}
     for value in link or []:
         role, partner, external = _parse_link(value)
         given[role] = {"partner": partner, "venue_id": external}
 
-    def job(runtime: Runtime) -> str:
+    def job(runtime: Runtime) -> Any:
         fields = _merged(runtime, venue_id, given)
         for role in unlink or []:
             fields.pop(role, None)
         spec = VenueSpec(id=venue_id, **fields)
-        change = runtime.writer.run_sync(lambda s: service.upsert_venue(s, spec))
-        return f"venue {venue_id} {change.action}"
+        return runtime.writer.run_sync(lambda s: service.upsert_venue(s, spec))
 
-    typer.echo(with_runtime(job))
+    print_change(with_runtime(job))
 
 
 @app.command("delete")
@@ -70,7 +92,7 @@ def delete(venue_id: str) -> None:
     change = with_runtime(
         lambda rt: rt.writer.run_sync(lambda s: service.delete_venue(s, venue_id))
     )
-    typer.echo(f"venue {change.id} {change.action}")
+    terminal.line("venue", change.id, change.action)
 
 
 def _parse_link(value: str) -> tuple[str, str, str]:
@@ -89,12 +111,8 @@ def _merged(runtime: Runtime, venue_id: str, given: dict[str, Any]) -> dict[str,
         current = read(runtime, lambda s: service.get_venue(s, venue_id))
     except NotFound:
         return given
-    stored = current.model_dump(include={"name", "timezone", *ROLES}, exclude_none=True)
+    stored = current.model_dump(include=_KEPT, exclude_none=True)
     return {**stored, **given}
-
-
-def _roles(venue: VenueRead) -> list[LinkSpec | None]:
-    return [getattr(venue, role) for role in ROLES]
 
 
 @app.command("capabilities")
@@ -117,13 +135,19 @@ def capabilities_command(
                 lambda s: pos_calls.reset_capability(s, venue_id=venue_id, feature=feature)
             )
         )
-        typer.echo(f"{done[0]} capability record(s) reset, {done[1]} held change(s) sent")
+        terminal.line(f"{done[0]} capability record(s) reset, {done[1]} held change(s) sent")
     report = with_runtime(lambda rt: read(rt, lambda s: capabilities.report(s, venue_id)))
-    table = Table(title=f"Capabilities of {venue_id}")
-    for column in ("partner", "role", "feature", "call", "state", "evidence"):
-        table.add_column(column)
+    table = terminal.table(
+        "partner",
+        "role",
+        "feature",
+        "call",
+        "state",
+        "evidence",
+        title=f"Capabilities of {venue_id}",
+    )
     colours = {"supported": "green", "missing": "red", "unknown": "dim"}
     for item in report.capabilities:
-        state = f"[{colours[item.state]}]{item.state}[/]"
+        state = terminal.styled(item.state, colours[item.state])
         table.add_row(item.partner_id, item.role, item.feature, item.call, state, item.reason or "")
-    console.print(table)
+    terminal.console().print(table)

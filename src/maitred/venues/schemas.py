@@ -16,6 +16,7 @@ from pydantic import (
 )
 
 from maitred import text
+from maitred.camel import CamelModel
 from maitred.partners.schemas import Slug
 
 ROLES: tuple[Literal["rms", "pos", "channel"], ...] = ("rms", "pos", "channel")
@@ -36,7 +37,7 @@ Status = Annotated[
 ]
 
 
-class LinkSpec(text.StorableModel):
+class LinkSpec(CamelModel, text.StorableModel):
     """Which partner serves the venue in a role, and its own id for the venue."""
 
     model_config = ConfigDict(extra="forbid")
@@ -45,7 +46,7 @@ class LinkSpec(text.StorableModel):
     venue_id: Annotated[str, StringConstraints(min_length=1, max_length=200)]
 
 
-class VenueFields(text.StorableModel):
+class VenueFields(CamelModel, text.StorableModel):
     """A venue's declared state (the body of `PUT /admin/venues/{id}`); an omitted role means
     no partner in that role, so a PUT replaces the venue's links."""
 

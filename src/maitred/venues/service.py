@@ -7,26 +7,25 @@ from sqlalchemy.orm import Session
 from maitred import clock
 from maitred.errors import BadRequest, NotFound, field_details
 from maitred.partners import service as partners_service
-from maitred.partners.schemas import Change
+from maitred.partners.schemas import Change, changed_fields
 from maitred.venues import changes, queries, repository
 from maitred.venues.models import Venue, VenueLink
-from maitred.venues.schemas import LinkSpec, VenueRead, VenueSpec
+from maitred.venues.schemas import ROLES, LinkSpec, VenueRead, VenueSpec
 
 
 def upsert_venue(session: Session, spec: VenueSpec) -> Change:
-    """Make venue `spec.id` and its links match `spec`; "unchanged" (no write) when they do."""
+    """Make venue `spec.id` and its links match `spec`; "unchanged" (no write) when they do.
+    The change lists each field and role it set or changed."""
     wanted = spec.links()
     for role, link in wanted.items():
         _check_link(session, spec.id, role, link)
     venue = queries.get(session, spec.id)
     created = venue is None
+    before = {} if venue is None else _state(venue, queries.links_of(session, [spec.id]))
     if venue is None:
         at = clock.now()
         venue = Venue(id=spec.id, created_at=at, updated_at=at)
         session.add(venue)
-    wanted_fields = (spec.name, spec.timezone, spec.seating_statuses, spec.reject_unknown_skus)
-    current = (venue.name, venue.timezone, venue.seating_statuses, venue.reject_unknown_skus)
-    changed = current != wanted_fields
     venue.name, venue.timezone = spec.name, spec.timezone
     venue.seating_statuses = list(spec.seating_statuses)
     venue.reject_unknown_skus = spec.reject_unknown_skus
@@ -34,14 +33,31 @@ def upsert_venue(session: Session, spec: VenueSpec) -> Change:
     relinked = _sync_links(session, spec.id, wanted)
     if created or relinked:
         changes.links_changed(session, [spec.id])
-    changed = relinked or changed
+    fields = changed_fields(before, _state(venue, queries.links_of(session, [spec.id])))
     if created:
-        return Change(kind="venue", id=spec.id, action="created")
-    if not changed:
+        return Change(kind="venue", id=spec.id, action="created", fields=fields)
+    if not fields:
         return Change(kind="venue", id=spec.id, action="unchanged")
     venue.updated_at = clock.now()
     session.flush()
-    return Change(kind="venue", id=spec.id, action="updated")
+    return Change(kind="venue", id=spec.id, action="updated", fields=fields)
+
+
+def _state(venue: Venue, links: list[VenueLink]) -> dict[str, object]:
+    """The venue's declared fields and each role's link (`partner` and `venue_id`)."""
+    by_role = {link.role: link for link in links}
+    state: dict[str, object] = {
+        "name": venue.name,
+        "timezone": venue.timezone,
+        "seating_statuses": list(venue.seating_statuses),
+        "reject_unknown_skus": venue.reject_unknown_skus,
+    }
+    for role in ROLES:
+        link = by_role.get(role)
+        state[role] = (
+            None if link is None else {"partner": link.partner_id, "venue_id": link.external_id}
+        )
+    return state
 
 
 def _check_link(session: Session, venue_id: str, role: str, link: LinkSpec) -> None:
@@ -61,7 +77,7 @@ def _check_link(session: Session, venue_id: str, role: str, link: LinkSpec) -> N
 
 
 def _sync_links(session: Session, venue_id: str, wanted: dict[str, LinkSpec]) -> bool:
-    """Replace the links that differ from `wanted`; True when any row changed."""
+    """Replace the links that differ from `wanted`; True when any did."""
     stale: list[int] = []
     kept: set[str] = set()
     for link in queries.links_of(session, [venue_id]):

@@ -1,0 +1,73 @@
+"""The API's own documentation pages: Swagger UI at /docs and ReDoc at /redoc, their assets
+served by the hub (the `fastapi-offline` package ships them; no CDN is reached), and an
+OpenAPI document that declares how each route authenticates, so "Authorize" works."""
+
+from __future__ import annotations
+
+from importlib.resources import files
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
+from fastapi.responses import HTMLResponse
+from starlette.staticfiles import StaticFiles
+
+ASSETS = "/docs-assets"
+SCHEMES = {
+    "partnerKey": {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "The key maitred holds (hashed) for your partner account.",
+    },
+    "adminToken": {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "The operator's MAITRED_ADMIN_TOKEN.",
+    },
+}
+
+
+def install(app: FastAPI) -> None:
+    """Mount the pages, their assets and the OpenAPI document with its security schemes."""
+    static = files("fastapi_offline") / "static"
+    app.mount(ASSETS, StaticFiles(directory=str(static)), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    async def swagger() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title=f"{app.title} — API",
+            swagger_js_url=f"{ASSETS}/swagger-ui-bundle.js",
+            swagger_css_url=f"{ASSETS}/swagger-ui.css",
+            swagger_favicon_url=f"{ASSETS}/favicon.png",
+        )
+
+    @app.get("/redoc", include_in_schema=False)
+    async def redoc() -> HTMLResponse:
+        return get_redoc_html(
+            openapi_url="/openapi.json",
+            title=f"{app.title} — API",
+            redoc_js_url=f"{ASSETS}/redoc.standalone.js",
+            redoc_favicon_url=f"{ASSETS}/favicon.png",
+            with_google_fonts=False,
+        )
+
+    described = app.openapi  # the document `errors.document_errors` builds
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = with_security(described())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def with_security(schema: dict[str, Any]) -> dict[str, Any]:
+    """Declare both Bearer schemes and which one each operation takes (`/admin` routes the
+    admin token, every other route a partner's key)."""
+    schema.setdefault("components", {})["securitySchemes"] = SCHEMES
+    for path, operations in schema.get("paths", {}).items():
+        scheme = "adminToken" if path.startswith("/admin") else "partnerKey"
+        for operation in operations.values():
+            operation["security"] = [{scheme: []}]
+    return schema
