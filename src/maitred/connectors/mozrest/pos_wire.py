@@ -1,24 +1,27 @@
 """The Mozrest POS leg, spelled as the contract spells it (contracts.md §1.6, §1.7, §1.8.1).
 
 Inbound models ignore unknown fields (the contract adds fields without notice); outbound models
-are exact. Money is Decimal here and a JSON number on the wire.
+are exact. Money is Decimal here and a JSON number on the wire. Every field type comes from
+`types`, which bounds it by what the databases store.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    StrictInt,
-    model_validator,
-)
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from maitred.connectors.mozrest.types import Int32, Money, NonBlank
+from maitred.connectors.mozrest.types import (
+    CheckNumber,
+    Instant,
+    Int32,
+    Int64,
+    Money,
+    PartnerId,
+    ShortText,
+    TableId,
+)
 from maitred.connectors.mozrest.types import WireIn as _In
 
 
@@ -29,7 +32,7 @@ class _Out(BaseModel):
 class PosItem(_In):
     """A line on a check: `{id, name, price, quantity}`."""
 
-    id: Annotated[StrictInt, Field(ge=-(2**63), le=2**63 - 1)]
+    id: Int64
     name: str
     price: Money = Decimal(0)
     quantity: Annotated[Int32, Field(ge=0)] = 1
@@ -38,26 +41,26 @@ class PosItem(_In):
 class PosCheck(_In):
     """One check of an order (split bills give several)."""
 
-    checkNumber: NonBlank  # spec: "This value should not be blank."
+    checkNumber: CheckNumber  # spec: "This value should not be blank."
     status: Literal["open", "closed", "void"] = "open"
     totalAmount: Money = Decimal(0)
     tax: Money = Decimal(0)
     tip: Money = Decimal(0)
     discount: Money = Decimal(0)
-    paymentMethod: str | None = None
+    paymentMethod: ShortText | None = None
     items: list[PosItem] = Field(default_factory=list)
 
 
 class PosOrder(_In):
     """The order payload a POS sends on create, update, close and void."""
 
-    id: NonBlank  # the POS's own order id
+    id: PartnerId  # the POS's own order id
     status: Literal["open", "closed"] = "open"
-    tables: list[str] | None = None
-    tableId: str | None = Field(default=None, deprecated=False)  # spec: deprecated, accepted
+    tables: list[TableId] | None = None
+    tableId: TableId | None = Field(default=None, deprecated=False)  # spec: deprecated, accepted
     partySize: Annotated[Int32, Field(ge=0)] | None = None
     checks: list[PosCheck] = Field(default_factory=list)
-    updatedAt: datetime | None = None  # not in the contract; used for ordering when present
+    updatedAt: Instant | None = None  # not in the contract; used for ordering when present
 
     @model_validator(mode="after")
     def _tables_from_table_id(self) -> PosOrder:
@@ -98,8 +101,8 @@ class CreateOrderRequest(_Out):
 class CreateOrderResponse(_In):
     """The POS's answer to create: `{id, checkNumber}`."""
 
-    id: str | int
-    checkNumber: str | int | None = None
+    id: PartnerId | Int64
+    checkNumber: CheckNumber | Int64 | None = None
 
 
 class Commercials(_Out):
