@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -16,7 +17,7 @@ from maitred.db.writer import after_commit
 from maitred.deliveries import wake
 from maitred.deliveries.models import FAILED, PENDING, SUPERSEDED, Delivery, Endpoint
 from maitred.errors import InvalidTransition, NotFound
-from maitred.inbox.repository import dialect_sql, execute, timestamp
+from maitred.inbox.repository import dialect_sql, execute, execute_many, timestamp
 
 
 def ensure_endpoint(session: Session, *, partner_id: str, name: str, url: str) -> int:
@@ -106,6 +107,88 @@ def enqueue(
         execute(connection, _SUPERSEDE, supersede).close()
     after_commit(session, wake.notify)
     return delivery_id
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One message of `enqueue_many`: its body and keys (the rest is shared by the batch)."""
+
+    body: str
+    ordering_key: str | None = None
+    coalesce_key: str | None = None
+
+
+_INSERT_MANY = dialect_sql(_INSERT["sqlite"].removesuffix(" RETURNING id"))
+# The new row is found by its message id (unique): executemany returns no ids on SQLite.
+_SUPERSEDE_BY_MESSAGE = dialect_sql(
+    "UPDATE deliveries SET state = :superseded, updated_at = :at,"
+    " superseded_by = (SELECT id FROM deliveries WHERE message_id = :message_id)"
+    " WHERE endpoint_id = :endpoint_id AND coalesce_key = :coalesce_key AND state = :pending"
+    " AND id < (SELECT id FROM deliveries WHERE message_id = :message_id)"
+)
+
+
+def enqueue_many(
+    session: Session,
+    messages: list[Outgoing],
+    *,
+    endpoint_id: int,
+    partner_id: str,
+    kind: str,
+    url: str,
+    venue_id: str | None = None,
+    correlation_id: str | None = None,
+) -> None:
+    """Write several deliveries to one endpoint in the caller's transaction, in list order,
+    with two statements in all (`enqueue` runs two per message): a 100-check order's events
+    are one batch, not 200 round trips on the writer. Coalescing is `enqueue`'s."""
+    if len(messages) == 1:
+        [one] = messages
+        enqueue(
+            session,
+            endpoint_id=endpoint_id,
+            partner_id=partner_id,
+            kind=kind,
+            url=url,
+            body=one.body,
+            venue_id=venue_id,
+            ordering_key=one.ordering_key,
+            coalesce_key=one.coalesce_key,
+            correlation_id=correlation_id,
+        )
+        return
+    connection = session.connection()
+    at = timestamp(connection, now())
+    shared = {"endpoint_id": endpoint_id, "partner_id": partner_id, "venue_id": venue_id}
+    shared |= {"kind": kind, "method": "POST", "url": url, "correlation_id": correlation_id}
+    rows = [
+        shared
+        | {
+            "message_id": new_message_id(),
+            "body": message.body,
+            "state": PENDING,
+            "ordering_key": message.ordering_key,
+            "coalesce_key": message.coalesce_key,
+            "at": at,
+        }
+        for message in messages
+    ]
+    execute_many(connection, _INSERT_MANY, rows)
+    supersede = [
+        {
+            "superseded": SUPERSEDED,
+            "pending": PENDING,
+            "at": at,
+            "endpoint_id": endpoint_id,
+            "coalesce_key": row["coalesce_key"],
+            "message_id": row["message_id"],
+        }
+        for row in rows
+        if row["coalesce_key"] is not None
+    ]
+    if supersede:
+        execute_many(connection, _SUPERSEDE_BY_MESSAGE, supersede)
+    after_commit(session, wake.notify)
 
 
 def _reset_values(at: datetime) -> dict[str, Any]:

@@ -132,15 +132,11 @@ def _link_open_order(
         if wanted & set(order.pos_tables):
             order.reservation_id = reservation.id
             order.updated_at = now()
+            announcer = events.Announcer(session, order, correlation_id)
             for check in repo.checks_of(session, order.id):
                 if check.announced and check.status not in FINAL:
-                    events.announce(
-                        session,
-                        order=order,
-                        check=check,
-                        event_type="update",
-                        correlation_id=correlation_id,
-                    )
+                    announcer.add(check, "update")
+            announcer.send()
             return order
     return None
 
@@ -150,26 +146,24 @@ def _link_claimed_checks(
 ) -> None:
     """Checks the RMS lists in `checks[]` belong to this booking (multi-check); a check the POS
     has not reported yet is linked when it arrives (`orders.service`)."""
-    for number in reservation.payload.get("checks") or []:
-        repo.claim_check(
-            session,
-            venue_id=reservation.venue_id,
-            number=str(number),
-            reservation_id=reservation.id,
-        )
-        check = repo.check_by_number(session, venue_id=reservation.venue_id, number=str(number))
-        if check is None or check.reservation_id == reservation.id:
+    numbers = [str(number) for number in reservation.payload.get("checks") or []]
+    if not numbers:
+        return
+    venue_id = reservation.venue_id
+    repo.claim_checks(session, venue_id=venue_id, numbers=numbers, reservation_id=reservation.id)
+    found = repo.checks_by_number(session, venue_id=venue_id, numbers=numbers)
+    announcers: dict[str, events.Announcer] = {}
+    for check in found.values():
+        if check.reservation_id == reservation.id:
             continue
         check.reservation_id = reservation.id
         order = session.get(PosOrder, check.order_id)
         if order is not None and check.announced:
-            events.announce(
-                session,
-                order=order,
-                check=check,
-                event_type="update",
-                correlation_id=correlation_id,
-            )
+            if order.id not in announcers:
+                announcers[order.id] = events.Announcer(session, order, correlation_id)
+            announcers[order.id].add(check, "update")
+    for announcer in announcers.values():
+        announcer.send()
 
 
 def _new_order(session: Session, reservation: Reservation, pos_tables: list[str]) -> PosOrder:

@@ -10,17 +10,24 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 from maitred.connectors.mozrest.types import (
+    MAX_CHECKS,
+    MAX_ITEMS,
+    MAX_ORDER_ITEMS,
     CheckNumber,
     Instant,
     Int32,
     Int64,
     Money,
+    MoneyOut,
     PartnerId,
     ShortText,
     TableId,
+    Tables,
+    at_most,
 )
 from maitred.connectors.mozrest.types import WireIn as _In
 
@@ -48,7 +55,9 @@ class PosCheck(_In):
     tip: Money = Decimal(0)
     discount: Money = Decimal(0)
     paymentMethod: ShortText | None = None
-    items: list[PosItem] = Field(default_factory=list)
+    items: Annotated[list[PosItem], at_most(MAX_ITEMS)] = Field(
+        default_factory=list, max_length=MAX_ITEMS
+    )
 
 
 class PosOrder(_In):
@@ -56,11 +65,22 @@ class PosOrder(_In):
 
     id: PartnerId  # the POS's own order id
     status: Literal["open", "closed"] = "open"
-    tables: list[TableId] | None = None
+    tables: Tables | None = None
     tableId: TableId | None = Field(default=None, deprecated=False)  # spec: deprecated, accepted
     partySize: Annotated[Int32, Field(ge=0)] | None = None
-    checks: list[PosCheck] = Field(default_factory=list)
+    checks: Annotated[list[PosCheck], at_most(MAX_CHECKS)] = Field(
+        default_factory=list, max_length=MAX_CHECKS
+    )
     updatedAt: Instant | None = None  # not in the contract; used for ordering when present
+
+    @field_validator("checks")
+    @classmethod
+    def _items_within_the_order_limit(cls, checks: list[PosCheck]) -> list[PosCheck]:
+        if sum(len(check.items) for check in checks) > MAX_ORDER_ITEMS:
+            raise PydanticCustomError(
+                "too_many_items", f"At most {MAX_ORDER_ITEMS} items across an order's checks."
+            )
+        return checks
 
     @model_validator(mode="after")
     def _tables_from_table_id(self) -> PosOrder:
@@ -93,7 +113,7 @@ class CreateOrderRequest(_Out):
     guestEmail: str | None = None
     guestTelephone: str | None = None
     partySize: int | None = None
-    prepayment: Money | None = None
+    prepayment: MoneyOut | None = None
     date: str | None = None  # "Y-m-d H:i:s" in the venue's time zone (decision 5)
     items: list[PreOrderItem] | None = None
 
@@ -108,20 +128,22 @@ class CreateOrderResponse(_In):
 class Commercials(_Out):
     """`commercials` of a pos_order event."""
 
-    totalAmount: Money
-    tax: Money
-    tip: Money
-    discount: Money
-    prepayment: Money
+    totalAmount: MoneyOut
+    tax: MoneyOut
+    tip: MoneyOut
+    discount: MoneyOut
+    prepayment: MoneyOut
     paymentType: Literal["credit_card", "cash", "check", "others"]
 
 
 class EventItem(_Out):
-    """An item of a pos_order event."""
+    """An item of a pos_order event, built from the check's stored items."""
 
     id: int
     name: str
-    price: Money
+    # The stored item's JSON number, passed through: it was rounded to cents when it came in,
+    # and reading 2,000 of them back into Decimal per event was most of a large order's cost.
+    price: float
     quantity: int
 
 

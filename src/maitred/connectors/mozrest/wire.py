@@ -12,13 +12,16 @@ from typing import Annotated, Any
 from pydantic import BaseModel, Field, field_validator
 
 from maitred.connectors.mozrest.types import (
+    MAX_CLAIMED_CHECKS,
+    MAX_PREORDER_ITEMS,
     CheckNumber,
     Int32,
     Money,
     NonBlank,
     PartnerId,
-    TableId,
+    Tables,
     UnixSeconds,
+    at_most,
 )
 from maitred.connectors.mozrest.types import WireIn as _In
 
@@ -48,13 +51,24 @@ class ReservationWebhook(_In):
     venueId: Annotated[str, Field(min_length=1, max_length=200, pattern=r"\S")]
     partySize: Annotated[Int32, Field(ge=1)]
     status: Annotated[str, Field(min_length=1, max_length=64, pattern=r"\S")]
-    tables: list[TableId] = Field(default_factory=list)
+    tables: Tables = Field(default_factory=list)
     date: UnixSeconds  # Unix seconds, UTC (the reservation time; a 64-bit column)
     prepayment: Money | None = None
     contact: Contact | None = None
     notes: str | None = None
-    items: list[PreOrderedItem] | None = None
-    checks: list[CheckNumber] | None = None  # older rms-docs example: check numbers linked
+    items: (
+        Annotated[
+            list[PreOrderedItem], at_most(MAX_PREORDER_ITEMS), Field(max_length=MAX_PREORDER_ITEMS)
+        ]
+        | None
+    ) = None
+    # older rms-docs example: check numbers already linked to the booking
+    checks: (
+        Annotated[
+            list[CheckNumber], at_most(MAX_CLAIMED_CHECKS), Field(max_length=MAX_CLAIMED_CHECKS)
+        ]
+        | None
+    ) = None
 
     @field_validator("items")
     @classmethod
