@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import insert, select, update
@@ -52,7 +52,7 @@ _INSERT = dialect_sql(
     " body, ordering_key, coalesce_key, correlation_id, state, attempts, next_attempt_at,"
     " created_at, updated_at)"
     " VALUES (:message_id, :endpoint_id, :partner_id, :venue_id, :kind, :method, :url, :body,"
-    " :ordering_key, :coalesce_key, :correlation_id, :state, 0, :at, :at, :at) RETURNING id"
+    " :ordering_key, :coalesce_key, :correlation_id, :state, 0, :due, :at, :at) RETURNING id"
 )
 _SUPERSEDE = dialect_sql(
     "UPDATE deliveries SET state = :superseded, superseded_by = :id, updated_at = :at"
@@ -74,14 +74,18 @@ def enqueue(
     ordering_key: str | None = None,
     coalesce_key: str | None = None,
     correlation_id: str | None = None,
+    delay: float = 0.0,
 ) -> int:
-    """Write one delivery in the caller's transaction and return its id.
+    """Write one delivery in the caller's transaction and return its id; it is first tried
+    `delay` seconds from now (at once by default).
 
     With a `coalesce_key`, older deliveries for the same entity and endpoint that have not been
     sent yet are marked superseded: the contract sends full state, so only the newest matters.
     """
     connection = session.connection()
-    at = timestamp(connection, now())
+    moment = now()
+    at = timestamp(connection, moment)
+    due = timestamp(connection, moment + timedelta(seconds=delay)) if delay else at
     payload = body if isinstance(body, str) else json.dumps(body, separators=(",", ":"))
     params = {
         "message_id": new_message_id(),
@@ -97,6 +101,7 @@ def enqueue(
         "correlation_id": correlation_id,
         "state": PENDING,
         "at": at,
+        "due": due,
     }
     cursor = execute(connection, _INSERT, params)
     delivery_id = int(cursor.fetchone()[0])
@@ -170,6 +175,7 @@ def enqueue_many(
             "ordering_key": message.ordering_key,
             "coalesce_key": message.coalesce_key,
             "at": at,
+            "due": at,
         }
         for message in messages
     ]
@@ -189,6 +195,26 @@ def enqueue_many(
     if supersede:
         execute_many(connection, _SUPERSEDE_BY_MESSAGE, supersede)
     after_commit(session, wake.notify)
+
+
+_WITHDRAW = dialect_sql(
+    "UPDATE deliveries SET state = :superseded, updated_at = :at"
+    " WHERE endpoint_id = :endpoint_id AND ordering_key = :ordering_key AND kind = :kind"
+    " AND state = :pending AND attempts = 0 AND lease_owner IS NULL"
+)
+
+
+def withdraw_unsent(session: Session, *, endpoint_id: int, ordering_key: str, kind: str) -> int:
+    """Take back the pending deliveries of that key and kind that were never tried (their
+    receiver cannot have seen them), marking them superseded; how many. Row by row conditional:
+    one a worker claimed meanwhile is not taken back."""
+    connection = session.connection()
+    params = {"superseded": SUPERSEDED, "pending": PENDING, "at": timestamp(connection, now())}
+    params |= {"endpoint_id": endpoint_id, "ordering_key": ordering_key, "kind": kind}
+    cursor = execute(connection, _WITHDRAW, params)
+    count = int(cursor.rowcount)
+    cursor.close()
+    return count
 
 
 def _reset_values(at: datetime) -> dict[str, Any]:

@@ -22,7 +22,7 @@ from maitred.clock import now
 from maitred.connectors.mozrest.pos_wire import CreateOrderRequest, PreOrderItem
 from maitred.deliveries import service as deliveries
 from maitred.flags import service as flags
-from maitred.orders import events
+from maitred.orders import events, linking
 from maitred.orders import repository as repo
 from maitred.orders.models import Check, PosOrder
 from maitred.orders.rules import FINAL, OPEN, CheckState
@@ -30,7 +30,7 @@ from maitred.reservations.models import Reservation
 from maitred.tables import service as tables
 
 CANCELLED_STATUSES = frozenset({"cancelled", "canceled", "no-show", "no_show", "noshow"})
-CREATE_KIND = "pos.create_order"
+CREATE_KIND = linking.CREATE_KIND
 UPDATE_KIND = "pos.update_order"
 HELD_CHANGE = "order.change_held"  # a reservation change the POS could not take
 
@@ -87,11 +87,12 @@ def on_reservation(
     flags.resolve(session, venue_id=reservation.venue_id, kind="booking.held", subject=subject)
     pos_tables = translation.pos_table_ids
     if order is None:
-        linked = _link_open_order(session, reservation, pos_tables, correlation_id)
+        linked = linking.link_open_order(session, reservation, pos_tables, correlation_id)
         if linked is not None:
             return SeatingOutcome("linked", linked.id)
         order = _new_order(session, reservation, pos_tables)
-        request_create(session, order, reservation, correlation_id)
+        # decision 7: a walk-in for these guests may still be on its way (`orders.linking`).
+        request_create(session, order, reservation, correlation_id, delay=linking.WALK_IN_WINDOW)
         return SeatingOutcome("create_requested", order.id)
     if order.status in FINAL:
         return SeatingOutcome("none", order.id)
@@ -112,33 +113,6 @@ def _has_order(session: Session, reservation_id: int) -> bool:
         select(PosOrder.id).where(PosOrder.reservation_id == reservation_id).limit(1)
     )
     return found is not None
-
-
-def _link_open_order(
-    session: Session, reservation: Reservation, pos_tables: list[str], correlation_id: str | None
-) -> PosOrder | None:
-    """decision 7: an open order on the booking's tables that no other booking holds."""
-    wanted = set(pos_tables)
-    candidates = session.scalars(
-        select(PosOrder)
-        .where(
-            PosOrder.venue_id == reservation.venue_id,
-            PosOrder.status == OPEN,
-            PosOrder.reservation_id.is_(None),
-        )
-        .order_by(PosOrder.created_at)
-    )
-    for order in candidates:
-        if wanted & set(order.pos_tables):
-            order.reservation_id = reservation.id
-            order.updated_at = now()
-            announcer = events.Announcer(session, order, correlation_id)
-            for check in repo.checks_of(session, order.id):
-                if check.announced and check.status not in FINAL:
-                    announcer.add(check, "update")
-            announcer.send()
-            return order
-    return None
 
 
 def _link_claimed_checks(
@@ -218,6 +192,7 @@ def _pos_call(
     path: str,
     body: str,
     correlation_id: str | None,
+    delay: float = 0.0,
 ) -> int | None:
     pos = repo.side(session, venue_id=order.venue_id, role="pos")
     if pos is None or not pos.base_url:
@@ -245,6 +220,7 @@ def _pos_call(
         ordering_key=f"order:{order.id}",
         coalesce_key=f"order:{order.id}:{kind}",
         correlation_id=correlation_id,
+        delay=delay,
     )
 
 
@@ -259,7 +235,9 @@ def request_create(
     correlation_id: str | None,
     *,
     with_items: bool = True,
+    delay: float = 0.0,
 ) -> int | None:
+    """Ask the POS to open the order, `delay` seconds from now (decision 7's window)."""
     body = create_body(session, order, reservation, with_items=with_items)
     order.sent_hash = _body_hash(body)
     return _pos_call(
@@ -270,6 +248,7 @@ def request_create(
         path="/orders",
         body=body.model_dump_json(exclude_none=True),
         correlation_id=correlation_id,
+        delay=delay,
     )
 
 

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from maitred.clock import now
 from maitred.connectors.mozrest.pos_wire import PosCheck, PosItem, PosOrder, PosOrderAnswer
 from maitred.errors import NotFound, field_details
-from maitred.orders import events
+from maitred.orders import events, linking
 from maitred.orders import repository as repo
 from maitred.orders.models import Check
 from maitred.orders.models import PosOrder as PosOrderRow
@@ -74,6 +74,11 @@ def _resolve(session: Session, change: PosChange) -> PosOrderRow:
             "Unknown order", details=field_details("orderId", f"No order {change.order_ref!r}")
         )
     tables = list(change.payload.tables or [])
+    booked = linking.booking_order_for_walk_in(
+        session, venue_id=change.venue_id, pos_order_id=change.payload.id, pos_tables=tables
+    )
+    if booked is not None:  # decision 7: the booking came first; this walk-in is its order
+        return booked
     at = now()
     order = PosOrderRow(
         id=str(uuid.uuid4()),

@@ -84,7 +84,8 @@ class PosOrder(_In):
 
     @model_validator(mode="after")
     def _tables_from_table_id(self) -> PosOrder:
-        if self.tables is None:
+        # A POS still filling the deprecated field may send `tables` empty beside it.
+        if not self.tables:
             self.tables = [self.tableId] if self.tableId else []
         return self
 
