@@ -121,7 +121,10 @@ class Hub:
         from maitred.orders import followups
 
         runtime: Runtime = self.client.app.state.runtime  # type: ignore[attr-defined]
-        return runtime.writer.run_sync(followups.apply_pending)
+        followed = 0
+        while taken := runtime.writer.run_sync(followups.apply_pending):  # rounds have a budget
+            followed += taken
+        return followed
 
     def count(self, table: str) -> int:
         """Rows in `table`."""

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import uvicorn
+from fastapi import FastAPI
 from sqlalchemy import Engine, MetaData, select
 
 from maitred.api.app import create_app
@@ -38,10 +39,12 @@ def _free_port() -> int:
 
 @dataclass
 class LiveHub:
-    """A running hub: its base URL and the settings it runs on."""
+    """A running hub: its base URL, the settings it runs on and its app (whose
+    `state.runtime` holds the writer)."""
 
     base_url: str
     settings: Settings
+    app: FastAPI
 
 
 @contextmanager
@@ -49,8 +52,9 @@ def serve(settings: Settings) -> Iterator[LiveHub]:
     """Serve a fresh app (its own runtime, writer and caches) until the block ends; two blocks
     in a row on the same settings are a hub restart on the same database."""
     port = _free_port()
+    app = create_app(settings)
     options = uvicorn_options(settings) | {"log_level": "error"}
-    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, ws="none", **options)
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, ws="none", **options)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name=f"hub-{port}", daemon=True)
     thread.start()
@@ -60,7 +64,7 @@ def serve(settings: Settings) -> Iterator[LiveHub]:
         assert time.monotonic() < deadline, "the hub did not start in time"
         time.sleep(0.02)
     try:
-        yield LiveHub(base_url=f"http://127.0.0.1:{port}", settings=settings)
+        yield LiveHub(base_url=f"http://127.0.0.1:{port}", settings=settings, app=app)
     finally:
         server.should_exit = True
         thread.join(timeout=30)

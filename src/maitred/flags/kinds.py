@@ -16,12 +16,18 @@ ORDER_SKU_REJECTED = "order.sku_rejected"
 ORDER_UPDATE_FAILED = "order.update_failed"
 ORDER_CHANGE_HELD = "order.change_held"
 ORDER_MISSING_IN_POS = "order.missing_in_pos"
+ORDER_WALK_IN_RACED = "order.walk_in_raced_booking"
 POS_UPDATE_UNSUPPORTED = "pos.update_unsupported"
 VENUE_NO_POS = "venue.no_pos"
 TABLES_REFRESH_FAILED = "tables.refresh_failed"
 
 # The flags about one order that its end (closed or voided in the POS) makes moot.
-ENDED_WITH_ORDER = (ORDER_UPDATE_FAILED, ORDER_CHANGE_HELD, ORDER_MISSING_IN_POS)
+ENDED_WITH_ORDER = (
+    ORDER_UPDATE_FAILED,
+    ORDER_CHANGE_HELD,
+    ORDER_MISSING_IN_POS,
+    ORDER_WALK_IN_RACED,
+)
 
 
 @dataclass(frozen=True)
@@ -65,6 +71,11 @@ KINDS: dict[str, Kind] = {
     ORDER_MISSING_IN_POS: Kind(
         "an order open in maitred is unknown to the POS (404 to a lookup)",
         "the POS listing, returning or reporting the order again, or the order ending",
+    ),
+    ORDER_WALK_IN_RACED: Kind(
+        "a walk-in on a seated booking's tables reached maitred after the booking's create had "
+        "gone to the POS: the POS may hold two orders for one party",
+        "the booking's order closed or voided in the POS",
     ),
     POS_UPDATE_UNSUPPORTED: Kind(
         "the POS answered 404/405/501 to an order update",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
+from pydantic import TypeAdapter
 from sqlalchemy.orm import Session
 
 from maitred.connectors.mozrest.pos_wire import Commercials, EventItem, PosOrderEvent
@@ -17,42 +18,116 @@ from maitred.tables import service as tables
 EVENT_KIND = "rms.pos_order"
 
 
+_ITEMS = TypeAdapter(list[EventItem])
+
+
 def _unix(value: datetime | None) -> int | None:
     return None if value is None else int(value.timestamp())
 
 
-def build_event(
-    session: Session, *, order: PosOrder, check: Check, event_type: str, rms_venue_id: str
-) -> PosOrderEvent:
-    """The event for one check, in the RMS's ids (venue, booking and tables)."""
-    reservation_id = check.reservation_id or order.reservation_id
-    translation = tables.translate_pos_to_rms(
-        session, venue_id=order.venue_id, pos_table_ids=list(order.pos_tables)
-    )
-    prepayment = repo.prepayment_of(session, reservation_id)
-    return PosOrderEvent(
-        type=event_type,
-        venueId=rms_venue_id,
-        bookingId=repo.booking_id_of(session, reservation_id),
-        checkNumber=check.check_number,
-        partySize=order.party_size,
-        date=order.date if order.date is not None else _unix(order.opened_at),
-        status=RMS_STATUS[check.status],
-        tables=translation.pos_table_ids,
-        openedAt=_unix(check.opened_at),
-        updatedAt=_unix(check.pos_updated_at or check.updated_at),
-        closedAt=_unix(check.closed_at),
-        voidedAt=_unix(check.voided_at),
-        commercials=Commercials(
-            totalAmount=check.total_amount,
-            tax=check.tax,
-            tip=check.tip,
-            discount=check.discount,
-            prepayment=Decimal(prepayment) if prepayment else Decimal(0),
-            paymentType=payment_type(check.payment_method),
-        ),
-        items=[EventItem.model_validate(item) for item in check.items],
-    )
+class Announcer:
+    """Enqueues the pos_order events of one order's change (one per check and change).
+
+    What the checks share is looked up once: the venue's RMS route, the order's tables in the
+    RMS's ids, each booking's id and prepayment. The deliveries are written together when
+    `send` is called, in the order the events were added (per-check order is kept)."""
+
+    def __init__(self, session: Session, order: PosOrder, correlation_id: str | None) -> None:
+        self.session, self.order, self.correlation_id = session, order, correlation_id
+        self._route: repo.RmsRoute | None = None
+        self._looked_up = False
+        self._tables: list[str] | None = None
+        self._bookings: dict[int | None, tuple[str | None, Decimal]] = {}
+        self._outgoing: list[deliveries.Outgoing] = []
+
+    def add(self, check: Check, event_type: str) -> None:
+        """Note the event of `check` in its current state; nothing when the venue's RMS has no
+        webhook (the check stays unannounced, and is told later)."""
+        route = self._rms()
+        if route is None:
+            return
+        key = f"check:{self.order.venue_id}:{check.check_number}"
+        body = self._event(check, event_type, route.external_venue_id).model_dump_json()
+        check.announced = True
+        # Only updates carry full state that a newer update makes moot; a create or a void
+        # must always reach the RMS.
+        coalesce = key + ":update" if event_type == "update" else None
+        self._outgoing.append(deliveries.Outgoing(body, ordering_key=key, coalesce_key=coalesce))
+
+    def send(self) -> None:
+        """Write the noted events as deliveries to the venue's RMS."""
+        route, outgoing, self._outgoing = self._route, self._outgoing, []
+        if route is None or not outgoing or not route.webhook_url:
+            return
+        endpoint_id = route.endpoint_id
+        if endpoint_id is None:  # the first event for this RMS, or its webhook URL changed
+            endpoint_id = deliveries.ensure_endpoint(
+                self.session, partner_id=route.partner_id, name="webhook", url=route.webhook_url
+            )
+        deliveries.enqueue_many(
+            self.session,
+            outgoing,
+            endpoint_id=endpoint_id,
+            partner_id=route.partner_id,
+            kind=EVENT_KIND,
+            url=route.webhook_url,
+            venue_id=self.order.venue_id,
+            correlation_id=self.correlation_id,
+        )
+
+    def _rms(self) -> repo.RmsRoute | None:
+        if not self._looked_up:
+            self._looked_up = True
+            route = repo.rms_route(self.session.connection(), self.order.venue_id)
+            self._route = route if route is not None and route.webhook_url else None
+        return self._route
+
+    def _event(self, check: Check, event_type: str, rms_venue_id: str) -> PosOrderEvent:
+        """The event for one check, in the RMS's ids (venue, booking and tables)."""
+        order = self.order
+        booking_id, prepayment = self._booking(check.reservation_id or order.reservation_id)
+        return PosOrderEvent(
+            type=event_type,
+            venueId=rms_venue_id,
+            bookingId=booking_id,
+            checkNumber=check.check_number,
+            partySize=order.party_size,
+            date=order.date if order.date is not None else _unix(order.opened_at),
+            status=RMS_STATUS[check.status],
+            tables=self._rms_tables(),
+            openedAt=_unix(check.opened_at),
+            updatedAt=_unix(check.pos_updated_at or check.updated_at),
+            closedAt=_unix(check.closed_at),
+            voidedAt=_unix(check.voided_at),
+            commercials=Commercials(
+                totalAmount=check.total_amount,
+                tax=check.tax,
+                tip=check.tip,
+                discount=check.discount,
+                prepayment=prepayment,
+                paymentType=payment_type(check.payment_method),
+            ),
+            items=_ITEMS.validate_python(check.items),
+        )
+
+    def _rms_tables(self) -> list[str]:
+        if self._tables is None:
+            self._tables = tables.translate_pos_to_rms(
+                self.session,
+                venue_id=self.order.venue_id,
+                pos_table_ids=list(self.order.pos_tables),
+            ).pos_table_ids
+        return self._tables
+
+    def _booking(self, reservation_id: int | None) -> tuple[str | None, Decimal]:
+        """The RMS's booking id and the booking's prepayment (0 without one)."""
+        if reservation_id not in self._bookings:
+            prepayment = repo.prepayment_of(self.session, reservation_id)
+            self._bookings[reservation_id] = (
+                repo.booking_id_of(self.session, reservation_id),
+                Decimal(prepayment) if prepayment else Decimal(0),
+            )
+        return self._bookings[reservation_id]
 
 
 def announce(
@@ -62,32 +137,8 @@ def announce(
     check: Check,
     event_type: str,
     correlation_id: str | None,
-) -> int | None:
-    """Enqueue the event for the venue's RMS; None when the venue has no RMS to tell."""
-    rms = repo.rms_route(session.connection(), order.venue_id)
-    if rms is None or not rms.webhook_url:
-        return None
-    event = build_event(
-        session, order=order, check=check, event_type=event_type, rms_venue_id=rms.external_venue_id
-    )
-    endpoint_id = rms.endpoint_id
-    if endpoint_id is None:  # the first event for this RMS, or its webhook URL changed
-        endpoint_id = deliveries.ensure_endpoint(
-            session, partner_id=rms.partner_id, name="webhook", url=rms.webhook_url
-        )
-    check_key = f"check:{order.venue_id}:{check.check_number}"
-    check.announced = True
-    return deliveries.enqueue(
-        session,
-        endpoint_id=endpoint_id,
-        partner_id=rms.partner_id,
-        kind=EVENT_KIND,
-        url=rms.webhook_url,
-        body=event.model_dump_json(),
-        venue_id=order.venue_id,
-        ordering_key=check_key,
-        # Only updates carry full state that a newer update makes moot; a create or a void
-        # must always reach the RMS.
-        coalesce_key=check_key + ":update" if event_type == "update" else None,
-        correlation_id=correlation_id,
-    )
+) -> None:
+    """Enqueue the event of one check for the venue's RMS (nothing when it has no webhook)."""
+    announcer = Announcer(session, order, correlation_id)
+    announcer.add(check, event_type)
+    announcer.send()

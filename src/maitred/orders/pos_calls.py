@@ -59,8 +59,10 @@ def pos_call(
     path: str,
     body: str,
     correlation_id: str | None,
+    delay: float = 0.0,
 ) -> int | None:
-    """Enqueue one call to the venue's POS; None (and `venue.no_pos`) when it has none."""
+    """Enqueue one call to the venue's POS, `delay` seconds from now; None (and
+    `venue.no_pos`) when it has none."""
     pos = repo.side(session, venue_id=order.venue_id, role="pos")
     if pos is None or not pos.base_url:
         flags.raise_flag(
@@ -87,6 +89,7 @@ def pos_call(
         ordering_key=f"order:{order.id}",
         coalesce_key=f"order:{order.id}:{kind}",
         correlation_id=correlation_id,
+        delay=delay,
     )
 
 
@@ -101,8 +104,10 @@ def request_create(
     correlation_id: str | None,
     *,
     with_items: bool = True,
+    delay: float = 0.0,
 ) -> int | None:
-    """Ask the POS to open `order` for the booking; None when the venue has no POS to ask."""
+    """Ask the POS to open `order` for the booking, `delay` seconds from now (decision 7's
+    window, `orders.linking`); None when the venue has no POS to ask."""
     body = create_body(session, order, reservation, with_items=with_items)
     order.sent_hash = body_hash(body)
     return pos_call(
@@ -113,6 +118,7 @@ def request_create(
         path="/orders",
         body=body.model_dump_json(exclude_none=True),
         correlation_id=correlation_id,
+        delay=delay,
     )
 
 

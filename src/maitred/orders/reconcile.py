@@ -14,7 +14,6 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any
 
 import structlog
@@ -47,9 +46,6 @@ log = structlog.get_logger(__name__)
 
 VENUE_CONCURRENCY = 4  # venues reconciled at once by `reconcile_all`
 MAX_LOOKUPS = 50  # open orders looked up one by one in a run (the rest wait for the next)
-
-CENT = Decimal("0.01")
-AMOUNTS = ("totalAmount", "tax", "tip", "discount")
 
 
 @dataclass
@@ -240,18 +236,9 @@ def actions_for(listed: pos_client.ListedOrder, *, known: bool) -> list[str]:
 
 
 def as_stored(listed: pos_client.ListedOrder) -> PosOrder:
-    """The order payload with amounts at the precision maitred stores them (Numeric(12, 2))."""
-    # Unchanged content must compare equal to the stored check: 12.5 on the wire is 12.50 read
-    # back from the database, and the content hash is taken of the amounts' text.
-    checks = [
-        check.model_copy(
-            update={name: getattr(check, name).quantize(CENT, ROUND_HALF_UP) for name in AMOUNTS}
-        )
-        for check in listed.checks
-    ]
-    return PosOrder.model_validate(
-        {**listed.model_dump(exclude={"hubId", "checks"}), "checks": checks}
-    )
+    """The order payload a POS call would have carried. Its amounts are already in cents (the
+    wire's `Money` rounds them), so unchanged content hashes like the stored check."""
+    return PosOrder.model_validate(listed.model_dump(exclude={"hubId"}))
 
 
 def _snapshot(session: Session, order_id: str) -> tuple[Any, ...]:

@@ -5,11 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, bindparam, or_, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from maitred.clock import now
-from maitred.inbox.repository import dialect_sql, execute
+from maitred.inbox.repository import dialect_sql, execute, execute_many, timestamp
 from maitred.orders.models import Check, CheckClaim, PosOrder
 from maitred.orders.rules import OPEN
 from maitred.partners.models import Partner
@@ -61,11 +60,20 @@ _CHECKS_OF = select(Check).where(Check.order_id == bindparam("order_id")).order_
 _CHECK_BY_NUMBER = select(Check).where(
     Check.venue_id == bindparam("venue_id"), Check.check_number == bindparam("number")
 )
-_CLAIM = select(CheckClaim).where(
-    CheckClaim.venue_id == bindparam("venue_id"), CheckClaim.check_number == bindparam("number")
+_CHECKS_BY_NUMBER = select(Check).where(
+    Check.venue_id == bindparam("venue_id"),
+    Check.check_number.in_(bindparam("numbers", expanding=True)),
 )
-_CLAIMANT = select(CheckClaim.reservation_id).where(
-    CheckClaim.venue_id == bindparam("venue_id"), CheckClaim.check_number == bindparam("number")
+_CLAIMANTS = select(CheckClaim.check_number, CheckClaim.reservation_id).where(
+    CheckClaim.venue_id == bindparam("venue_id"),
+    CheckClaim.check_number.in_(bindparam("numbers", expanding=True)),
+)
+# The latest claimer wins; ON CONFLICT makes a claim recorded at the same moment by another
+# process a change of claimer rather than an error, without a savepoint per number.
+_CLAIM_UPSERT = dialect_sql(
+    "INSERT INTO check_claims (venue_id, check_number, reservation_id, created_at)"
+    " VALUES (:venue_id, :number, :reservation_id, :at)"
+    " ON CONFLICT (venue_id, check_number) DO UPDATE SET reservation_id = :reservation_id"
 )
 _BOOKING_ID = select(Reservation.booking_id).where(Reservation.id == bindparam("reservation_id"))
 _PAYLOAD = select(Reservation.payload).where(Reservation.id == bindparam("reservation_id"))
@@ -151,30 +159,36 @@ def check_by_number(session: Session, *, venue_id: str, number: str) -> Check | 
         return session.scalar(_CHECK_BY_NUMBER, {"venue_id": venue_id, "number": number})
 
 
-def claim_check(session: Session, *, venue_id: str, number: str, reservation_id: int) -> None:
-    """Record that a booking claims a check number; the latest claimer wins."""
-    claim = session.scalar(_CLAIM, {"venue_id": venue_id, "number": number})
-    if claim is not None:
-        claim.reservation_id = reservation_id
+def checks_by_number(session: Session, *, venue_id: str, numbers: list[str]) -> dict[str, Check]:
+    """The venue's checks with these POS numbers, by number: one query for a whole order."""
+    if not numbers:
+        return {}
+    with session.no_autoflush:
+        found = session.scalars(_CHECKS_BY_NUMBER, {"venue_id": venue_id, "numbers": numbers})
+        return {check.check_number: check for check in found}
+
+
+def claim_checks(
+    session: Session, *, venue_id: str, numbers: list[str], reservation_id: int
+) -> None:
+    """Record that a booking claims these check numbers; the latest claimer wins."""
+    if not numbers:
         return
-    try:
-        with session.begin_nested():
-            session.add(
-                CheckClaim(
-                    venue_id=venue_id,
-                    check_number=number,
-                    reservation_id=reservation_id,
-                    created_at=now(),
-                )
-            )
-    except IntegrityError:
-        # Another process recorded the claim at the same moment: claim it again, as the latest.
-        claim_check(session, venue_id=venue_id, number=number, reservation_id=reservation_id)
+    connection = session.connection()
+    at = timestamp(connection, now())
+    rows = [
+        {"venue_id": venue_id, "number": n, "reservation_id": reservation_id, "at": at}
+        for n in dict.fromkeys(numbers)
+    ]
+    execute_many(connection, _CLAIM_UPSERT, rows)
 
 
-def claimant_of(session: Session, *, venue_id: str, number: str) -> int | None:
-    """The reservation that claimed a check number, if one did."""
-    return session.scalar(_CLAIMANT, {"venue_id": venue_id, "number": number})
+def claimants_of(session: Session, *, venue_id: str, numbers: list[str]) -> dict[str, int]:
+    """The reservation that claimed each of these check numbers, for those claimed."""
+    if not numbers:
+        return {}
+    rows = session.execute(_CLAIMANTS, {"venue_id": venue_id, "numbers": numbers})
+    return {number: reservation_id for number, reservation_id in rows}
 
 
 def booking_id_of(session: Session, reservation_id: int | None) -> str | None:

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from maitred.clock import now
 from maitred.flags import kinds
 from maitred.flags import service as flags
-from maitred.orders import events, pos_calls
+from maitred.orders import events, linking, pos_calls
 from maitred.orders import repository as repo
 from maitred.orders.models import Check, PosOrder
 from maitred.orders.rules import FINAL, OPEN, CheckState
@@ -77,11 +77,15 @@ def on_reservation(
     )
     pos_tables = translation.pos_table_ids
     if order is None:
-        linked = _link_open_order(session, reservation, pos_tables, correlation_id)
+        linked = linking.link_open_order(session, reservation, pos_tables, correlation_id)
         if linked is not None:
             return SeatingOutcome("linked", linked.id)
         order = _new_order(session, reservation, pos_tables)
-        if pos_calls.request_create(session, order, reservation, correlation_id) is None:
+        # decision 7: a walk-in for these guests may still be on its way (`orders.linking`).
+        created = pos_calls.request_create(
+            session, order, reservation, correlation_id, delay=linking.WALK_IN_WINDOW
+        )
+        if created is None:
             # No POS to call (flagged `venue.no_pos`): no order either, the booking waits and
             # goes through when the venue's links change.
             session.delete(order)
@@ -154,62 +158,29 @@ def _has_order(session: Session, reservation_id: int) -> bool:
     return found is not None
 
 
-def _link_open_order(
-    session: Session, reservation: Reservation, pos_tables: list[str], correlation_id: str | None
-) -> PosOrder | None:
-    """decision 7: an open order on the booking's tables that no other booking holds."""
-    wanted = set(pos_tables)
-    candidates = session.scalars(
-        select(PosOrder)
-        .where(
-            PosOrder.venue_id == reservation.venue_id,
-            PosOrder.status == OPEN,
-            PosOrder.reservation_id.is_(None),
-        )
-        .order_by(PosOrder.created_at)
-    )
-    for order in candidates:
-        if wanted & set(order.pos_tables):
-            order.reservation_id = reservation.id
-            order.updated_at = now()
-            for check in repo.checks_of(session, order.id):
-                if check.announced and check.status not in FINAL:
-                    events.announce(
-                        session,
-                        order=order,
-                        check=check,
-                        event_type="update",
-                        correlation_id=correlation_id,
-                    )
-            return order
-    return None
-
-
 def _link_claimed_checks(
     session: Session, reservation: Reservation, correlation_id: str | None
 ) -> None:
     """Checks the RMS lists in `checks[]` belong to this booking (multi-check); a check the POS
     has not reported yet is linked when it arrives (`orders.service`)."""
-    for number in reservation.payload.get("checks") or []:
-        repo.claim_check(
-            session,
-            venue_id=reservation.venue_id,
-            number=str(number),
-            reservation_id=reservation.id,
-        )
-        check = repo.check_by_number(session, venue_id=reservation.venue_id, number=str(number))
-        if check is None or check.reservation_id == reservation.id:
+    numbers = [str(number) for number in reservation.payload.get("checks") or []]
+    if not numbers:
+        return
+    venue_id = reservation.venue_id
+    repo.claim_checks(session, venue_id=venue_id, numbers=numbers, reservation_id=reservation.id)
+    found = repo.checks_by_number(session, venue_id=venue_id, numbers=numbers)
+    announcers: dict[str, events.Announcer] = {}
+    for check in found.values():
+        if check.reservation_id == reservation.id:
             continue
         check.reservation_id = reservation.id
         order = session.get(PosOrder, check.order_id)
         if order is not None and check.announced:
-            events.announce(
-                session,
-                order=order,
-                check=check,
-                event_type="update",
-                correlation_id=correlation_id,
-            )
+            if order.id not in announcers:
+                announcers[order.id] = events.Announcer(session, order, correlation_id)
+            announcers[order.id].add(check, "update")
+    for announcer in announcers.values():
+        announcer.send()
 
 
 def _new_order(session: Session, reservation: Reservation, pos_tables: list[str]) -> PosOrder:

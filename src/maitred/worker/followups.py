@@ -49,8 +49,8 @@ class FollowUpLoop:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=poll)
             self._wake.clear()
-            while not self._stopping and await self._round() >= followups.BATCH:
-                pass  # a full batch: more may be waiting
+            while not self._stopping and await self._round() > 0:
+                pass  # a round ends on its time budget: more may be waiting
 
     async def _round(self) -> int:
         try:

@@ -1,24 +1,34 @@
 """The Mozrest POS leg, spelled as the contract spells it (contracts.md §1.6, §1.7, §1.8.1).
 
 Inbound models ignore unknown fields (the contract adds fields without notice); outbound models
-are exact. Money is Decimal here and a JSON number on the wire.
+are exact. Money is Decimal here and a JSON number on the wire. Every field type comes from
+`types`, which bounds it by what the databases store.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    StrictInt,
-    model_validator,
-)
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
-from maitred.connectors.mozrest.types import Int32, Money, NonBlank
+from maitred.connectors.mozrest.types import (
+    MAX_CHECKS,
+    MAX_ITEMS,
+    MAX_ORDER_ITEMS,
+    CheckNumber,
+    Instant,
+    Int32,
+    Int64,
+    Money,
+    MoneyOut,
+    PartnerId,
+    ShortText,
+    TableId,
+    Tables,
+    at_most,
+)
 from maitred.connectors.mozrest.types import WireIn as _In
 
 
@@ -29,7 +39,7 @@ class _Out(BaseModel):
 class PosItem(_In):
     """A line on a check: `{id, name, price, quantity}`."""
 
-    id: Annotated[StrictInt, Field(ge=-(2**63), le=2**63 - 1)]
+    id: Int64
     name: str
     price: Money = Decimal(0)
     quantity: Annotated[Int32, Field(ge=0)] = 1
@@ -38,30 +48,44 @@ class PosItem(_In):
 class PosCheck(_In):
     """One check of an order (split bills give several)."""
 
-    checkNumber: NonBlank  # spec: "This value should not be blank."
+    checkNumber: CheckNumber  # spec: "This value should not be blank."
     status: Literal["open", "closed", "void"] = "open"
     totalAmount: Money = Decimal(0)
     tax: Money = Decimal(0)
     tip: Money = Decimal(0)
     discount: Money = Decimal(0)
-    paymentMethod: str | None = None
-    items: list[PosItem] = Field(default_factory=list)
+    paymentMethod: ShortText | None = None
+    items: Annotated[list[PosItem], at_most(MAX_ITEMS)] = Field(
+        default_factory=list, max_length=MAX_ITEMS
+    )
 
 
 class PosOrder(_In):
     """The order payload a POS sends on create, update, close and void."""
 
-    id: NonBlank  # the POS's own order id
+    id: PartnerId  # the POS's own order id
     status: Literal["open", "closed"] = "open"
-    tables: list[str] | None = None
-    tableId: str | None = Field(default=None, deprecated=False)  # spec: deprecated, accepted
+    tables: Tables | None = None
+    tableId: TableId | None = Field(default=None, deprecated=False)  # spec: deprecated, accepted
     partySize: Annotated[Int32, Field(ge=0)] | None = None
-    checks: list[PosCheck] = Field(default_factory=list)
-    updatedAt: datetime | None = None  # not in the contract; used for ordering when present
+    checks: Annotated[list[PosCheck], at_most(MAX_CHECKS)] = Field(
+        default_factory=list, max_length=MAX_CHECKS
+    )
+    updatedAt: Instant | None = None  # not in the contract; used for ordering when present
+
+    @field_validator("checks")
+    @classmethod
+    def _items_within_the_order_limit(cls, checks: list[PosCheck]) -> list[PosCheck]:
+        if sum(len(check.items) for check in checks) > MAX_ORDER_ITEMS:
+            raise PydanticCustomError(
+                "too_many_items", f"At most {MAX_ORDER_ITEMS} items across an order's checks."
+            )
+        return checks
 
     @model_validator(mode="after")
     def _tables_from_table_id(self) -> PosOrder:
-        if self.tables is None:
+        # A POS still filling the deprecated field may send `tables` empty beside it.
+        if not self.tables:
             self.tables = [self.tableId] if self.tableId else []
         return self
 
@@ -90,7 +114,7 @@ class CreateOrderRequest(_Out):
     guestEmail: str | None = None
     guestTelephone: str | None = None
     partySize: int | None = None
-    prepayment: Money | None = None
+    prepayment: MoneyOut | None = None
     date: str | None = None  # "Y-m-d H:i:s" in the venue's time zone (decision 5)
     items: list[PreOrderItem] | None = None
 
@@ -98,27 +122,29 @@ class CreateOrderRequest(_Out):
 class CreateOrderResponse(_In):
     """The POS's answer to create: `{id, checkNumber}`."""
 
-    id: str | int
-    checkNumber: str | int | None = None
+    id: PartnerId | Int64
+    checkNumber: CheckNumber | Int64 | None = None
 
 
 class Commercials(_Out):
     """`commercials` of a pos_order event."""
 
-    totalAmount: Money
-    tax: Money
-    tip: Money
-    discount: Money
-    prepayment: Money
+    totalAmount: MoneyOut
+    tax: MoneyOut
+    tip: MoneyOut
+    discount: MoneyOut
+    prepayment: MoneyOut
     paymentType: Literal["credit_card", "cash", "check", "others"]
 
 
 class EventItem(_Out):
-    """An item of a pos_order event."""
+    """An item of a pos_order event, built from the check's stored items."""
 
     id: int
     name: str
-    price: Money
+    # The stored item's JSON number, passed through: it was rounded to cents when it came in,
+    # and reading 2,000 of them back into Decimal per event was most of a large order's cost.
+    price: float
     quantity: int
 
 

@@ -9,13 +9,21 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, Field, StrictInt, field_validator
+from pydantic import BaseModel, Field, field_validator
 
-from maitred.connectors.mozrest.types import Int32, Money, NonBlank
+from maitred.connectors.mozrest.types import (
+    MAX_CLAIMED_CHECKS,
+    MAX_PREORDER_ITEMS,
+    CheckNumber,
+    Int32,
+    Money,
+    NonBlank,
+    PartnerId,
+    Tables,
+    UnixSeconds,
+    at_most,
+)
 from maitred.connectors.mozrest.types import WireIn as _In
-
-# Unix seconds up to the end of year 9999 (stored as a 64-bit integer: bookings after 2038 fit).
-UnixSeconds = Annotated[StrictInt, Field(gt=-253_402_300_800, lt=253_402_300_800)]
 
 
 class Contact(_In):
@@ -39,17 +47,28 @@ class PreOrderedItem(_In):
 class ReservationWebhook(_In):
     """`POST /rms`: the full state of one booking, resent whole on every change."""
 
-    bookingId: Annotated[str, Field(min_length=1, max_length=200, pattern=r"\S")]
+    bookingId: PartnerId
     venueId: Annotated[str, Field(min_length=1, max_length=200, pattern=r"\S")]
     partySize: Annotated[Int32, Field(ge=1)]
     status: Annotated[str, Field(min_length=1, max_length=64, pattern=r"\S")]
-    tables: list[str] = Field(default_factory=list)
-    date: UnixSeconds  # Unix seconds, UTC (the reservation time)
+    tables: Tables = Field(default_factory=list)
+    date: UnixSeconds  # Unix seconds, UTC (the reservation time; a 64-bit column)
     prepayment: Money | None = None
     contact: Contact | None = None
     notes: str | None = None
-    items: list[PreOrderedItem] | None = None
-    checks: list[str] | None = None  # older rms-docs example: check numbers already linked
+    items: (
+        Annotated[
+            list[PreOrderedItem], at_most(MAX_PREORDER_ITEMS), Field(max_length=MAX_PREORDER_ITEMS)
+        ]
+        | None
+    ) = None
+    # older rms-docs example: check numbers already linked to the booking
+    checks: (
+        Annotated[
+            list[CheckNumber], at_most(MAX_CLAIMED_CHECKS), Field(max_length=MAX_CLAIMED_CHECKS)
+        ]
+        | None
+    ) = None
 
     @field_validator("items")
     @classmethod
