@@ -12,11 +12,11 @@ from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from maitred.api import admin_flags
+from maitred.cli.flags import app as flags_app
 from maitred.config import Settings, get_settings
 from maitred.connectors.mozrest.pos_wire import PosOrder as WireOrder
 from maitred.flags import kinds
 from maitred.flags import service as flags
-from maitred.flags.cli import app as flags_app
 from maitred.flags.models import Flag
 from maitred.orders import pos_calls
 from maitred.orders.service import PosChange, apply_pos_order

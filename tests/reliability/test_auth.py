@@ -23,7 +23,7 @@ from standardwebhooks import Webhook
 
 from maitred.api.ratelimit import MAX_KEYS, RateLimits, TokenBuckets
 from maitred.config import Settings
-from maitred.db.models import Base
+from maitred.schema import Base
 from maitred.security import SecretBox
 from maitred.simulators.rms import RmsConfig, build_app
 from maitred.simulators.rms_sim import RMS_KEY as SIM_KEY

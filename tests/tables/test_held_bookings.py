@@ -14,18 +14,18 @@ from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from maitred.api import admin_bookings
+from maitred.cli.reservations import app as bookings_app
+from maitred.cli.tables import app as tables_app
 from maitred.config import get_settings
 from maitred.deliveries.models import Delivery
 from maitred.flags.models import Flag
 from maitred.orders import followups, seating
 from maitred.orders.models import PosOrder
 from maitred.reservations import service as reservations
-from maitred.reservations.cli import app as bookings_app
 from maitred.reservations.models import Reservation
 from maitred.reservations.rules import BookingState
 from maitred.runtime import Runtime
 from maitred.tables import service
-from maitred.tables.cli import app as tables_app
 from tests.conftest import ADMIN_TOKEN
 from tests.factories import router_app
 from tests.tables.conftest import POS_VENUE, VENUE, TableServer

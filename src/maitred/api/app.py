@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from fastapi.responses import PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from maitred import __version__
+from maitred import __version__, boot
 from maitred.api import docs, errors
 from maitred.api.ratelimit import RateLimits, TokenBuckets
 from maitred.config import Settings, get_settings
@@ -30,6 +30,7 @@ Authenticate with `Authorization: Bearer <your key>`; `/admin` takes the operato
 def create_app(settings: Settings | None = None, *, run_worker: bool = False) -> FastAPI:
     """A ready-to-serve app; resources are built when it starts, not here."""
     settings = settings or get_settings()
+    boot.install()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -8,7 +8,7 @@ from sqlalchemy import Connection, bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from maitred.clock import now
-from maitred.inbox.repository import dialect_sql, execute, execute_many, timestamp
+from maitred.db.sql import dialect_sql, execute, execute_many, timestamp
 from maitred.orders.models import Check, CheckClaim, PosOrder
 from maitred.orders.rules import OPEN
 from maitred.partners.models import Partner

@@ -10,7 +10,7 @@ from typing import cast
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from maitred.inbox.repository import dialect_sql, execute
+from maitred.db.sql import dialect_sql, execute
 from maitred.partners.models import Partner
 from maitred.tables.models import ACTIVE_STATES, PosTableRecord, RmsTableRecord, TableMapping
 from maitred.venues.models import Venue, VenueLink
