@@ -8,9 +8,9 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Query
 from starlette.concurrency import run_in_threadpool
 
-from maitred.api.deps import RuntimeDep, require_admin
 from maitred.orders import queries
 from maitred.orders.schemas import OrderPage, OrderRead
+from maitred.web.deps import RuntimeDep, require_admin
 
 router = APIRouter(prefix="/admin", tags=["admin"], dependencies=[Depends(require_admin)])
 

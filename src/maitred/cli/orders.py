@@ -9,8 +9,8 @@ import typer
 
 from maitred import terminal
 from maitred.commands import read, run_async, with_runtime
+from maitred.flows.reconcile import ReconcileReport, reconcile_all, reconcile_venue
 from maitred.orders import queries
-from maitred.orders.reconcile import ReconcileReport, reconcile_all, reconcile_venue
 from maitred.orders.schemas import CheckRead, OrderRead
 from maitred.runtime import Runtime
 

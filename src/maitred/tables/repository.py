@@ -31,6 +31,7 @@ class PartnerLink:
     external_venue_id: str
     base_url: str | None
     token_encrypted: str | None
+    contract: str  # the API the partner speaks
 
 
 def venue_exists(session: Session, venue_id: str) -> bool:
@@ -50,7 +51,14 @@ def partner_links(session: Session, venue_id: str) -> dict[str, PartnerLink]:
     for role, partner_id, external_id, partner in rows:
         links.setdefault(
             role,
-            PartnerLink(role, partner_id, external_id, partner.base_url, partner.token_encrypted),
+            PartnerLink(
+                role,
+                partner_id,
+                external_id,
+                partner.base_url,
+                partner.token_encrypted,
+                partner.contract,
+            ),
         )
     return links
 

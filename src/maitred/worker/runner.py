@@ -16,8 +16,8 @@ from maitred.clock import get_clock
 from maitred.config import Settings
 from maitred.deliveries.dispatcher import Dispatcher
 from maitred.errors import ServiceUnavailable
+from maitred.flows import reconcile, retention
 from maitred.monitoring.service import TraceRecorder
-from maitred.orders import reconcile, retention
 from maitred.runtime import Runtime
 from maitred.worker.followups import FollowUpLoop
 from maitred.worker.tables import TablesSweeper
