@@ -124,7 +124,7 @@ class Announcer:
             prepayment = repo.prepayment_of(self.session, reservation_id)
             self._bookings[reservation_id] = (
                 repo.booking_id_of(self.session, reservation_id),
-                Decimal(prepayment) if prepayment else Decimal(0),
+                prepayment if prepayment else Decimal(0),
             )
         return self._bookings[reservation_id]
 

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from decimal import Decimal
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
@@ -23,6 +21,7 @@ from maitred.orders.models import PosOrder
 from maitred.orders.ports import OrderRequest, OutboundCall, PosAdapter, PreOrder
 from maitred.orders.rules import FINAL
 from maitred.partners import contracts
+from maitred.reservations import rules as booking
 from maitred.reservations.models import Reservation
 
 CREATE_KIND = "pos.create_order"
@@ -35,20 +34,17 @@ ORDER_KEY = "order:"  # every call about an order is ordered by `order:{id}`
 def order_request(session: Session, order: PosOrder, reservation: Reservation) -> OrderRequest:
     """What maitred asks the POS for the booking: POS table ids, the seating time in the
     venue's zone, the guest, the prepayment and the pre-ordered items."""
-    payload: dict[str, Any] = reservation.payload
-    contact = payload.get("contact") or {}
-    name = " ".join(p for p in (contact.get("firstname"), contact.get("lastname")) if p) or None
+    guest = booking.guest(reservation.payload)
     zone = ZoneInfo(repo.venue_timezone(session, order.venue_id))
-    prepayment = payload.get("prepayment")
     return OrderRequest(
         order_id=order.id,
         tables=list(order.pos_tables),
         seated_at=datetime.fromtimestamp(reservation.date, UTC).astimezone(zone),
         party_size=reservation.party_size,
-        guest_name=name,
-        guest_email=contact.get("email"),
-        guest_telephone=contact.get("telephone"),
-        prepayment=None if prepayment is None else Decimal(str(prepayment)),
+        guest_name=guest.name,
+        guest_email=guest.email,
+        guest_telephone=guest.telephone,
+        prepayment=booking.prepayment(reservation.payload),
         items=[
             PreOrder(sku=item["sku"], quantity=item["quantity"], notes=item.get("notes"))
             for item in reservation.items or []

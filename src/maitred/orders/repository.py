@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 
 from sqlalchemy import Connection, bindparam, or_, select
 from sqlalchemy.orm import Session
@@ -12,6 +13,7 @@ from maitred.db.sql import dialect_sql, execute, execute_many, timestamp
 from maitred.orders.models import Check, CheckClaim, PosOrder
 from maitred.orders.rules import OrderStatus
 from maitred.partners.models import Partner
+from maitred.reservations import rules as booking
 from maitred.reservations.models import Reservation
 from maitred.venues.models import Venue, VenueLink
 
@@ -203,10 +205,8 @@ def booking_id_of(session: Session, reservation_id: int | None) -> str | None:
     return session.scalar(_BOOKING_ID, {"reservation_id": reservation_id})
 
 
-def prepayment_of(session: Session, reservation_id: int | None) -> str | None:
-    """The booking's prepayment as sent by the RMS (a decimal string), if any."""
+def prepayment_of(session: Session, reservation_id: int | None) -> Decimal | None:
+    """The booking's prepayment as sent by the RMS, if any."""
     if reservation_id is None:
         return None
-    payload = session.scalar(_PAYLOAD, {"reservation_id": reservation_id})
-    value = (payload or {}).get("prepayment")
-    return None if value is None else str(value)
+    return booking.prepayment(session.scalar(_PAYLOAD, {"reservation_id": reservation_id}))

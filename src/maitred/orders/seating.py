@@ -20,6 +20,7 @@ from maitred.orders import events, linking, pos_calls
 from maitred.orders import repository as repo
 from maitred.orders.models import Check, PosOrder
 from maitred.orders.rules import FINAL, OPEN, CheckState, OrderStatus
+from maitred.reservations import rules as booking
 from maitred.reservations.models import Reservation
 from maitred.tables import service as tables
 
@@ -139,7 +140,8 @@ def follow(session: Session, reservation: Reservation, correlation_id: str | Non
     """Act on a stored booking change that can concern the POS (`orders.followups`)."""
     status = reservation.status.strip().lower()
     seating = repo.seating_statuses(session, reservation.venue_id)
-    concerned = status in seating | CANCELLED_STATUSES or reservation.payload.get("checks")
+    claims = booking.claimed_checks(reservation.payload)
+    concerned = status in seating | CANCELLED_STATUSES or claims
     if concerned or _has_order(session, reservation.id):
         on_reservation(session, reservation, correlation_id=correlation_id)
 
@@ -156,7 +158,7 @@ def _link_claimed_checks(
 ) -> None:
     """Checks the RMS lists in `checks[]` belong to this booking (multi-check); a check the POS
     has not reported yet is linked when it arrives (`orders.service`)."""
-    numbers = [str(number) for number in reservation.payload.get("checks") or []]
+    numbers = booking.claimed_checks(reservation.payload)
     if not numbers:
         return
     venue_id = reservation.venue_id
