@@ -283,7 +283,7 @@ def concurrency() -> int:
 async def _blast(url: str, bodies: list[bytes], width: int, budget: float) -> dict[str, Any]:
     """POST every body with `width` concurrent loops on the hub's own client session."""
     from maitred.config import Settings
-    from maitred.deliveries.transport import make_session
+    from maitred.transport import make_session
 
     headers = {
         "Content-Type": "application/json", "webhook-id": "msg_" + "0" * 32,

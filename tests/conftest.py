@@ -12,6 +12,7 @@ import pytest
 from cryptography.fernet import Fernet
 from sqlalchemy import text
 
+from maitred import boot
 from maitred.config import Settings
 from maitred.db.engine import make_throwaway_engine
 from maitred.db.migrate import upgrade
@@ -27,6 +28,12 @@ def pg_schema_url(schema: str) -> str:
     """A URL whose connections use `schema` (psycopg passes `options` to the server)."""
     sep = "&" if "?" in PG_BASE else "?"
     return f"{PG_BASE}{sep}options=-csearch_path%3D{schema}"
+
+
+@pytest.fixture(autouse=True, scope="session")
+def installed() -> None:
+    """What every maitred process installs at start (contracts, outcome hooks)."""
+    boot.install()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -17,7 +17,6 @@ from sqlalchemy.orm import Session
 
 from maitred.api import errors
 from maitred.api.app import create_app
-from maitred.api.ratelimit import RateLimits
 from maitred.clock import now
 from maitred.config import Settings
 from maitred.db.engine import make_throwaway_engine
@@ -25,6 +24,7 @@ from maitred.partners.models import Partner
 from maitred.runtime import Runtime
 from maitred.security import SecretBox, hash_key
 from maitred.venues.models import Venue, VenueLink
+from maitred.web.ratelimit import RateLimits
 
 FIXTURES = Path(__file__).resolve().parents[1] / ".." / "shared" / "spec" / "fixtures"
 

@@ -2,7 +2,7 @@
 the operator's network (SSRF).
 
 Every outbound connection is checked on the address actually connected to, after DNS
-(`deliveries.transport` hands `NetPolicy.refusal` to the HTTP client), so a host name that
+(`maitred.transport` hands `NetPolicy.refusal` to the HTTP client), so a host name that
 resolves, or re-resolves, to a private address is refused like the literal. Refused: private,
 shared (CGNAT), link-local (cloud metadata), unspecified, multicast, reserved and documentation
 ranges, and IPv6 forms that embed such an IPv4 address (IPv4-mapped, NAT64, 6to4, Teredo).
@@ -17,12 +17,25 @@ import re
 import socket
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from yarl import URL
 
-if TYPE_CHECKING:
-    from maitred.config import Settings
+
+class NetSettings(Protocol):
+    """The two settings a policy is made of (`maitred.config.Settings` has them; the settings
+    module reads its networks with `parse_networks`, so this module does not import it)."""
+
+    @property
+    def allow_loopback(self) -> bool:
+        """Whether loopback addresses may be called."""
+        ...
+
+    @property
+    def allowed_networks(self) -> list[str]:
+        """Networks allowed although private (CIDR text)."""
+        ...
+
 
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -105,7 +118,7 @@ class NetPolicy:
     allowed_networks: tuple[Network, ...] = ()
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> NetPolicy:
+    def from_settings(cls, settings: NetSettings) -> NetPolicy:
         """The policy `MAITRED_ALLOW_LOOPBACK` and `MAITRED_ALLOWED_NETWORKS` describe."""
         return cls(settings.allow_loopback, parse_networks(settings.allowed_networks))
 

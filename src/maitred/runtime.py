@@ -1,6 +1,7 @@
 """What one process holds while it runs: settings, database, writer, secrets, HTTP session.
 
-Built at start-up (app lifespan, worker boot, CLI command), never at import.
+Built at start-up (app lifespan, worker boot, CLI command), never at import. It knows no
+domain: what the domains hook into the process is installed by `maitred.boot`.
 """
 
 from __future__ import annotations
@@ -37,9 +38,6 @@ class Runtime:
     @classmethod
     def build(cls, settings: Settings) -> Runtime:
         """Engines, writer thread and secret box for `settings` (no network yet)."""
-        from maitred.orders import handlers
-
-        handlers.register()  # delivery outcome hooks of the order flow
         if settings.clock_speed != 1.0:
             set_clock(ScaledClock(settings.clock_speed))
         db = make_database(settings.database_url)
@@ -51,7 +49,7 @@ class Runtime:
     async def open_http(self) -> aiohttp.ClientSession:
         """The one outbound HTTP session of this process."""
         if self.http is None or self.http.closed:
-            from maitred.deliveries.transport import make_session
+            from maitred.transport import make_session
 
             self.http = make_session(self.settings)
         return self.http

@@ -15,8 +15,8 @@ from fastapi import APIRouter
 from fastapi.testclient import TestClient
 
 from maitred.api.app import create_app
-from maitred.api.deps import PartnerDep
 from maitred.config import Settings
+from maitred.web.deps import PartnerDep
 from tests.apply.documents import raw_rows
 from tests.conftest import ADMIN_TOKEN
 

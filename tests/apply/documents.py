@@ -12,9 +12,9 @@ from sqlalchemy.orm import Session
 from maitred.apply.service import apply_file, summarize
 from maitred.config import Settings
 from maitred.db.engine import make_throwaway_engine
-from maitred.db.models import Base
 from maitred.partners.models import Partner
 from maitred.runtime import Runtime
+from maitred.schema import Base
 from maitred.security import SecretBox
 from maitred.venues.models import Venue, VenueLink
 

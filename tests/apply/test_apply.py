@@ -14,7 +14,7 @@ from maitred.api.app import create_app
 from maitred.apply.service import ApplyFileError
 from maitred.config import Settings
 from maitred.db.engine import make_throwaway_engine
-from maitred.db.models import Base
+from maitred.schema import Base
 from maitred.security import SecretBox
 from tests.apply.documents import DOCUMENT, PUTS, SECRETS, applied, normalized, raw_rows, write
 from tests.conftest import ADMIN_TOKEN

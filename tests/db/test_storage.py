@@ -20,9 +20,9 @@ from maitred.db import writer as writer_module
 from maitred.db.engine import make_throwaway_engine
 from maitred.db.errors import database_unavailable
 from maitred.db.migrate import is_current
-from maitred.db.models import Base, InboundEvent
 from maitred.errors import ServiceUnavailable
 from maitred.runtime import Runtime
+from maitred.schema import Base, InboundEvent
 
 
 def test_migrations_produce_the_models_schema(database_url: str) -> None:

@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import update
 from typer.testing import CliRunner
 
+from maitred.cli import deliveries as cli
 from maitred.config import Settings, get_settings
-from maitred.deliveries import cli
 from maitred.deliveries.models import Delivery
 from maitred.runtime import Runtime
 from tests.deliveries.helpers import add_partner, delivery, enqueue, state_of

@@ -9,10 +9,10 @@ from aiohttp import web
 from sqlalchemy import String, Text, select
 from standardwebhooks import Webhook
 
-from maitred.deliveries import ping
 from maitred.deliveries.models import Delivery, DeliveryAttempt, Endpoint
 from maitred.errors import NotFound
 from maitred.monitoring.models import Trace
+from maitred.partners import ping
 from maitred.runtime import Runtime
 from tests.deliveries.helpers import (
     Received,

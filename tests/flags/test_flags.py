@@ -12,11 +12,12 @@ from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from maitred.api import admin_flags
+from maitred.cli.flags import app as flags_app
 from maitred.config import Settings, get_settings
+from maitred.connectors.mozrest.pos_mapping import order_report
 from maitred.connectors.mozrest.pos_wire import PosOrder as WireOrder
 from maitred.flags import kinds
 from maitred.flags import service as flags
-from maitred.flags.cli import app as flags_app
 from maitred.flags.models import Flag
 from maitred.orders import pos_calls
 from maitred.orders.service import PosChange, apply_pos_order
@@ -80,8 +81,8 @@ async def test_an_order_ending_settles_the_flags_it_made_moot(world: Runtime) ->
     )
 
     def open_order(session: Session) -> str:
-        change = PosChange(venue_id="v1", action="create", payload=opened)
-        return apply_pos_order(session, change).id
+        change = PosChange(venue_id="v1", action="create", payload=order_report(opened))
+        return apply_pos_order(session, change).order_id
 
     order_id = await world.writer.run(open_order)
     held = await _raise(world, kinds.ORDER_CHANGE_HELD, f"order:{order_id}")
@@ -90,7 +91,9 @@ async def test_an_order_ending_settles_the_flags_it_made_moot(world: Runtime) ->
     closed = opened.model_copy(update={"status": "closed", "updatedAt": datetime.now(UTC)})
 
     def close_order(session: Session) -> None:
-        change = PosChange(venue_id="v1", action="close", payload=closed, order_ref=order_id)
+        change = PosChange(
+            venue_id="v1", action="close", payload=order_report(closed), order_ref=order_id
+        )
         apply_pos_order(session, change)
 
     await world.writer.run(close_order)

@@ -28,15 +28,15 @@ from typer.testing import CliRunner
 from yarl import URL
 
 from maitred.capabilities import service as capabilities
+from maitred.cli import orders as orders_cli
 from maitred.clock import now
 from maitred.config import Settings, get_settings
 from maitred.deliveries.models import Delivery
 from maitred.errors import ServiceUnavailable
 from maitred.flags.service import open_flags
+from maitred.flows import reconcile
 from maitred.monitoring.models import Trace
 from maitred.monitoring.service import TraceRecorder
-from maitred.orders import cli as orders_cli
-from maitred.orders import reconcile
 from maitred.orders.events import EVENT_KIND
 from maitred.orders.models import Check
 from maitred.orders.models import PosOrder as PosOrderRow

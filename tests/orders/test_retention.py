@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from maitred.clock import now
 from maitred.config import Settings
+from maitred.flows import retention as retention_flow
 from maitred.orders import retention
 from maitred.orders.models import Check, PosOrder
 from maitred.runtime import Runtime
@@ -98,7 +99,7 @@ def remaining(runtime: Runtime) -> tuple[set[str], int]:
 async def test_purge_expired_keeps_recent_settled_and_all_open_orders(
     runtime: Runtime, orders: dict[str, str]
 ) -> None:
-    purged = await retention.purge_expired(runtime)
+    purged = await retention_flow.purge_expired(runtime)
 
     assert purged == 2
     ids, checks = remaining(runtime)
@@ -118,9 +119,9 @@ async def test_purge_counts_only_orders_settled_before_the_cutoff(
 
 
 async def test_purge_twice_purges_nothing_more(runtime: Runtime, orders: dict[str, str]) -> None:
-    await retention.purge_expired(runtime)
+    await retention_flow.purge_expired(runtime)
 
-    assert await retention.purge_expired(runtime) == 0
+    assert await retention_flow.purge_expired(runtime) == 0
     assert len(remaining(runtime)[0]) == 3
 
 

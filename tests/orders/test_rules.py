@@ -10,7 +10,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from maitred.orders.rules import CLOSED, OPEN, VOID, CheckState, Stored, judge, payment_type
+from maitred.connectors.mozrest.pos_mapping import payment_type
+from maitred.orders.rules import CLOSED, OPEN, VOID, CheckState, Stored, judge
 
 T0 = datetime(2026, 11, 23, 20, 0, tzinfo=UTC)
 

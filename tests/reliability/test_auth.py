@@ -21,13 +21,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from standardwebhooks import Webhook
 
-from maitred.api.ratelimit import MAX_KEYS, RateLimits, TokenBuckets
 from maitred.config import Settings
-from maitred.db.models import Base
+from maitred.schema import Base
 from maitred.security import SecretBox
 from maitred.simulators.rms import RmsConfig, build_app
 from maitred.simulators.rms_sim import RMS_KEY as SIM_KEY
 from maitred.venues.models import VenueLink
+from maitred.web.ratelimit import MAX_KEYS, RateLimits, TokenBuckets
 from tests.conftest import ADMIN_TOKEN
 from tests.factories import (
     OTHER_RMS_KEY,

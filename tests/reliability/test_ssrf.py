@@ -21,10 +21,10 @@ from sqlalchemy import select
 from maitred.api.app import create_app
 from maitred.config import Settings
 from maitred.connectors import fetch
-from maitred.deliveries.transport import make_session
 from maitred.monitoring.models import Trace
 from maitred.netguard import NetPolicy
 from maitred.runtime import Runtime
+from maitred.transport import make_session
 from tests.conftest import ADMIN_TOKEN
 from tests.deliveries.helpers import (
     add_partner,
@@ -324,7 +324,7 @@ def test_policy_table(address: str, loopback: bool, refused: bool) -> None:
 
 
 def test_every_outbound_session_is_the_guarded_one() -> None:
-    """maitred's own code opens no HTTP session but `deliveries.transport`'s (the simulators
+    """maitred's own code opens no HTTP session but `maitred.transport`'s (the simulators
     are partners, not maitred)."""
     offenders = [
         str(path.relative_to(SRC))

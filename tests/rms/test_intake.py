@@ -8,7 +8,7 @@ from typing import Any
 
 from maitred.connectors.mozrest.rms_mapping import booking_state
 from maitred.connectors.mozrest.wire import ReservationWebhook
-from maitred.reservations.intake import _write_batch
+from maitred.flows.booking_intake import _write_batch
 from maitred.reservations.service import Receipt
 from maitred.runtime import Runtime
 from tests.factories import RMS_KEY, SEED_VENUE, Hub, bearer, fixture

@@ -177,8 +177,9 @@ def test_non_object_json_is_400(hub: Hub, raw: str) -> None:
 
 
 def test_the_route_is_documented_and_other_methods_get_405_in_the_error_shape(hub: Hub) -> None:
-    """`POST /rms` is served by a plain route ahead of its FastAPI one (api.rms.plain_routes):
-    the OpenAPI page still describes it, and a wrong method still gets the contract's error."""
+    """`POST /rms` is served by a plain route ahead of its FastAPI one (`plain_routes` of
+    connectors.mozrest.rms_routes): the OpenAPI page still describes it, and a wrong method
+    still gets the contract's error."""
     operation = hub.client.get("/openapi.json").json()["paths"]["/rms"]["post"]
     schema = operation["requestBody"]["content"]["application/json"]["schema"]
     assert {"bookingId", "venueId", "status"} <= set(schema["properties"])

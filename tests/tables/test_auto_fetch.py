@@ -12,16 +12,17 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from maitred.api import rms
 from maitred.apply import service as apply_service
 from maitred.apply.schemas import ApplyDocument
 from maitred.config import Settings
+from maitred.connectors.mozrest import rms_routes as rms
 from maitred.flags.models import Flag
+from maitred.flows import tables as auto
 from maitred.partners.models import Partner
 from maitred.partners.service import PartnerDirectory
 from maitred.runtime import Runtime
 from maitred.security import hash_key
-from maitred.tables import auto, schedule
+from maitred.tables import schedule
 from maitred.tables.models import TableSync
 from maitred.worker.tables import TablesSweeper
 from tests.deliveries.helpers import runtime_with, wait_until

@@ -11,10 +11,10 @@ import pytest
 from aiohttp import web
 from typer.testing import CliRunner
 
+from maitred.cli.tables import app
+from maitred.cli.venues import app as venues_app
 from maitred.config import Settings, get_settings
 from maitred.runtime import Runtime
-from maitred.tables.cli import app
-from maitred.venues.cli import app as venues_app
 from tests.tables.conftest import (
     POS_VENUE,
     RMS_VENUE,

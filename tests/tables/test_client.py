@@ -1,4 +1,4 @@
-"""Fetching a partner's table listing over real HTTP on loopback."""
+"""Fetching a partner's table listing over real HTTP on loopback (the Mozrest adapter)."""
 
 from __future__ import annotations
 
@@ -10,9 +10,10 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
+from maitred.connectors.mozrest import tables
+from maitred.connectors.mozrest.adapters import MozrestPos
 from maitred.errors import PartnerRejected, PartnerUnavailable
-from maitred.tables import client
-from maitred.tables.client import ListingTarget
+from maitred.partners.reach import Reach
 from maitred.tables.rules import TableRef
 from tests.tables.conftest import POS_TOKEN, POS_VENUE, TableServer
 
@@ -26,8 +27,12 @@ async def http() -> AsyncIterator[aiohttp.ClientSession]:
         yield session
 
 
-def _target(base_url: str) -> ListingTarget:
-    return ListingTarget("pos", "pos-1", base_url, POS_VENUE, POS_TOKEN, "venue-1")
+def _target(base_url: str) -> Reach:
+    return Reach("pos-1", "venue-1", base_url, POS_VENUE, POS_TOKEN, trace_limit=4096)
+
+
+def _base(server: TestServer) -> str:
+    return str(server.make_url("")).rstrip("/")
 
 
 async def _serve(handler: Handler) -> TestServer:
@@ -48,7 +53,7 @@ async def test_listing_is_parsed_with_numeric_ids_and_repeats_dropped(
         {"id": "8", "name": None},
     ]
 
-    listing = await client.fetch_tables(http, _target(pos_server.base_url), trace_limit=4096)
+    listing = await MozrestPos().list_tables(http, _target(pos_server.base_url))
 
     assert listing.error is None
     assert listing.tables == [TableRef("7", "Table 7", "Bar"), TableRef("8", "", None)]
@@ -64,7 +69,7 @@ async def test_malformed_listing_is_rejected(
 ) -> None:
     pos_server.listing = [{"name": "no id"}]
 
-    listing = await client.fetch_tables(http, _target(pos_server.base_url), trace_limit=4096)
+    listing = await MozrestPos().list_tables(http, _target(pos_server.base_url))
 
     assert listing.tables is None
     assert isinstance(listing.error, PartnerRejected)
@@ -77,8 +82,8 @@ async def test_redirect_is_not_followed(http: aiohttp.ClientSession) -> None:
 
     server = await _serve(redirect)
     try:
-        listing = await client.fetch_tables(
-            http, _target(str(server.make_url("")).rstrip("/")), trace_limit=4096
+        listing = await MozrestPos().list_tables(
+            http, _target(str(server.make_url("")).rstrip("/"))
         )
     finally:
         await server.close()
@@ -94,11 +99,11 @@ async def test_slow_partner_times_out_as_unavailable(
         await asyncio.sleep(2)
         return web.json_response([])
 
-    monkeypatch.setattr(client, "TIMEOUT_SECONDS", 0.2)
+    monkeypatch.setattr(tables, "TIMEOUT_SECONDS", 0.2)
     server = await _serve(slow)
     try:
-        listing = await client.fetch_tables(
-            http, _target(str(server.make_url("")).rstrip("/")), trace_limit=4096
+        listing = await MozrestPos().list_tables(
+            http, _target(str(server.make_url("")).rstrip("/"))
         )
     finally:
         await server.close()

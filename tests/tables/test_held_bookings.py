@@ -14,21 +14,22 @@ from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from maitred.api import admin_bookings
+from maitred.cli.reservations import app as bookings_app
+from maitred.cli.tables import app as tables_app
 from maitred.config import get_settings
 from maitred.deliveries.models import Delivery
 from maitred.flags.models import Flag
+from maitred.flows import tables as tables_flow
 from maitred.orders import followups, seating
 from maitred.orders.models import PosOrder
 from maitred.reservations import service as reservations
-from maitred.reservations.cli import app as bookings_app
 from maitred.reservations.models import Reservation
 from maitred.reservations.rules import BookingState
 from maitred.runtime import Runtime
 from maitred.tables import service
-from maitred.tables.cli import app as tables_app
 from tests.conftest import ADMIN_TOKEN
 from tests.factories import router_app
-from tests.tables.conftest import POS_VENUE, VENUE, TableServer
+from tests.tables.conftest import POS_VENUE, RMS_VENUE, TableServer
 
 RMS_001 = "28c3ce8b-8c10-4a64-8099-f0dffcc549a8"
 
@@ -45,7 +46,13 @@ async def _seat(runtime: Runtime, booking_id: str, tables: list[str]) -> None:
     }
     state = BookingState(booking_id, "seated", 2, 1790000000, tables, None, payload)
     await runtime.writer.run(
-        lambda s: reservations.apply_reservation(s, venue_id=VENUE, partner_id="rms-1", state=state)
+        lambda s: reservations.receive_on(
+            s.connection(),
+            partner_id="rms-1",
+            external_venue_id=RMS_VENUE,
+            state=state,
+            correlation_id=None,
+        )
     )
     await _follow(runtime)
 
@@ -79,7 +86,7 @@ async def test_a_held_booking_goes_through_when_a_refresh_maps_its_table(
     assert held.resolved_at is None
     assert _creates(runtime) == []
 
-    report = await service.refresh(runtime, venue)  # P1 matches 001 by itself
+    report = await tables_flow.refresh(runtime, venue)  # P1 matches 001 by itself
     assert [m.rms_table_id for m in report.auto_applied if m.pos_table_id == "P1"] == [RMS_001]
     assert _pending(runtime) == ["b-1"]  # released by the hub, no re-send from the RMS
     assert await _follow(runtime) == 1
@@ -96,7 +103,7 @@ async def test_a_held_booking_goes_through_when_the_operator_maps_its_table(
     runtime: Runtime, venue: str, pos_server: TableServer
 ) -> None:
     pos_server.listing = [{"id": "A", "name": "Table 1"}, {"id": "B", "name": "T1"}]
-    await service.refresh(runtime, venue)  # ambiguous: only suggestions
+    await tables_flow.refresh(runtime, venue)  # ambiguous: only suggestions
     await _seat(runtime, "b-2", [RMS_001])
     assert len(_flags(runtime, "booking.held")) == 1
 
@@ -114,7 +121,7 @@ async def test_a_held_booking_goes_through_when_the_operator_maps_its_table(
 async def test_a_booking_still_unmapped_stays_held_after_a_release(
     runtime: Runtime, venue: str
 ) -> None:
-    await service.refresh(runtime, venue)
+    await tables_flow.refresh(runtime, venue)
     await _seat(runtime, "b-3", [RMS_001, "no-such-table"])
 
     def map_table(session: Session) -> None:
@@ -143,7 +150,7 @@ async def admin(runtime: Runtime) -> AsyncIterator[httpx.AsyncClient]:
 async def test_an_operator_retries_a_booking_whose_follow_up_failed(
     runtime: Runtime, venue: str, admin: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    await service.refresh(runtime, venue)
+    await tables_flow.refresh(runtime, venue)
     real = seating.follow
 
     def broken(session: Session, reservation: Reservation, correlation_id: str | None) -> None:
@@ -195,7 +202,7 @@ async def test_tables_map_and_bookings_retry_from_the_command_line(
     runtime: Runtime, venue: str, pos_server: TableServer, cli_env: None
 ) -> None:
     pos_server.listing = [{"id": "A", "name": "Table 1"}, {"id": "B", "name": "T1"}]
-    await service.refresh(runtime, venue)
+    await tables_flow.refresh(runtime, venue)
     await _seat(runtime, "b-5", [RMS_001])
     runner = CliRunner()  # run from a thread: the CLI runs an event loop of its own
 

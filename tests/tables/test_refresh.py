@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from maitred.capabilities import service as capabilities
 from maitred.errors import PartnerRejected, PartnerUnavailable
+from maitred.flows import tables as tables_flow
 from maitred.monitoring.models import Trace
 from maitred.runtime import Runtime
 from maitred.tables import service
@@ -39,7 +40,7 @@ def _translate(runtime: Runtime, venue: str, rms_ids: list[str]) -> Translation:
 
 
 async def test_seed_tables_auto_match_numbered_pos_tables(runtime: Runtime, venue: str) -> None:
-    report = await service.refresh(runtime, venue)
+    report = await tables_flow.refresh(runtime, venue)
 
     assert (report.rms.count, report.pos.count) == (2, 2)
     assert sorted(report.rms.added) == sorted([RMS_001, RMS_002])
@@ -57,7 +58,7 @@ async def test_ambiguous_names_are_only_suggested(
 ) -> None:
     pos_server.listing = [{"id": "A", "name": "Table 1"}, {"id": "B", "name": "T1"}]
 
-    report = await service.refresh(runtime, venue)
+    report = await tables_flow.refresh(runtime, venue)
 
     assert report.auto_applied == []
     assert {(m.rms_table_id, m.pos_table_id) for m in report.suggestions} == {
@@ -70,10 +71,10 @@ async def test_ambiguous_names_are_only_suggested(
 
 
 async def test_confirm_overrides_auto_and_survives_refresh(runtime: Runtime, venue: str) -> None:
-    await service.refresh(runtime, venue)
+    await tables_flow.refresh(runtime, venue)
 
     confirmed = await _confirm(runtime, venue, RMS_001, "P2")
-    report = await service.refresh(runtime, venue)
+    report = await tables_flow.refresh(runtime, venue)
 
     assert confirmed.state == "confirmed"
     assert report.auto_applied == []
@@ -85,10 +86,10 @@ async def test_confirm_overrides_auto_and_survives_refresh(runtime: Runtime, ven
 async def test_vanished_pos_table_makes_its_mapping_stale(
     runtime: Runtime, venue: str, pos_server: TableServer
 ) -> None:
-    await service.refresh(runtime, venue)
+    await tables_flow.refresh(runtime, venue)
     pos_server.listing = [{"id": "P2", "name": "Table 2"}]
 
-    report = await service.refresh(runtime, venue)
+    report = await tables_flow.refresh(runtime, venue)
 
     assert report.pos.gone == ["P1"]
     assert [(m.rms_table_id, m.pos_table_id, m.stale) for m in report.stale] == [
@@ -105,13 +106,13 @@ async def test_vanished_pos_table_makes_its_mapping_stale(
 async def test_table_listed_again_recovers_its_stale_mapping(
     runtime: Runtime, venue: str, pos_server: TableServer
 ) -> None:
-    await service.refresh(runtime, venue)
+    await tables_flow.refresh(runtime, venue)
     listing = pos_server.listing
     pos_server.listing = listing[1:]
-    await service.refresh(runtime, venue)
+    await tables_flow.refresh(runtime, venue)
     pos_server.listing = listing
 
-    report = await service.refresh(runtime, venue)
+    report = await tables_flow.refresh(runtime, venue)
 
     assert report.pos.returned == ["P1"]
     assert [m.rms_table_id for m in report.recovered] == [RMS_001]
@@ -121,10 +122,10 @@ async def test_table_listed_again_recovers_its_stale_mapping(
 async def test_renamed_table_is_reported_and_its_auto_mapping_goes_stale(
     runtime: Runtime, venue: str, pos_server: TableServer
 ) -> None:
-    await service.refresh(runtime, venue)
+    await tables_flow.refresh(runtime, venue)
     pos_server.listing = [{"id": "P1", "name": "Table 7"}, {"id": "P2", "name": "Table 2"}]
 
-    report = await service.refresh(runtime, venue)
+    report = await tables_flow.refresh(runtime, venue)
 
     assert [(r.id, r.old_name, r.new_name) for r in report.pos.renamed] == [
         ("P1", "Table 1", "Table 7")
@@ -136,10 +137,10 @@ async def test_renamed_table_is_reported_and_its_auto_mapping_goes_stale(
 async def test_rename_that_still_matches_keeps_the_mapping(
     runtime: Runtime, venue: str, pos_server: TableServer
 ) -> None:
-    await service.refresh(runtime, venue)
+    await tables_flow.refresh(runtime, venue)
     pos_server.listing = [{"id": "P1", "name": "T-01"}, {"id": "P2", "name": "Table 2"}]
 
-    report = await service.refresh(runtime, venue)
+    report = await tables_flow.refresh(runtime, venue)
 
     assert [r.id for r in report.pos.renamed] == ["P1"]
     assert report.stale == []
@@ -154,10 +155,10 @@ async def test_refresh_twice_is_idempotent(
         {"id": "A", "name": "Table 2"},
         {"id": "B", "name": "T2"},
     ]
-    await service.refresh(runtime, venue)
+    await tables_flow.refresh(runtime, venue)
     tables, mappings = table_rows(runtime), mapping_rows(runtime)
 
-    again = await service.refresh(runtime, venue)
+    again = await tables_flow.refresh(runtime, venue)
 
     assert (table_rows(runtime), mapping_rows(runtime)) == (tables, mappings)
     assert again.rms.added == again.pos.added == again.pos.gone == []
@@ -166,13 +167,13 @@ async def test_refresh_twice_is_idempotent(
 
 
 async def test_unmapped_pair_is_not_applied_again(runtime: Runtime, venue: str) -> None:
-    await service.refresh(runtime, venue)
+    await tables_flow.refresh(runtime, venue)
 
     def job(session: Session) -> MappingRead:
         return service.unmap(session, venue_id=venue, rms_table_id=RMS_001)
 
     removed = await runtime.writer.run(job)
-    await service.refresh(runtime, venue)
+    await tables_flow.refresh(runtime, venue)
 
     assert removed.pos_table_id == "P1"
     assert RMS_001 not in active(runtime)
@@ -182,7 +183,7 @@ async def test_unmapped_pair_is_not_applied_again(runtime: Runtime, venue: str) 
 async def test_bearer_token_is_sent_and_never_traced(
     runtime: Runtime, venue: str, pos_server: TableServer, rms_server: TableServer
 ) -> None:
-    await service.refresh(runtime, venue)
+    await tables_flow.refresh(runtime, venue)
 
     assert pos_server.authorizations == [f"Bearer {POS_TOKEN}"]
     assert rms_server.authorizations == [f"Bearer {RMS_TOKEN}"]
@@ -200,12 +201,12 @@ async def test_bearer_token_is_sent_and_never_traced(
 async def test_failed_listing_changes_nothing_and_is_traced(
     runtime: Runtime, venue: str, pos_server: TableServer
 ) -> None:
-    await service.refresh(runtime, venue)
+    await tables_flow.refresh(runtime, venue)
     tables, mappings = table_rows(runtime), mapping_rows(runtime)
     pos_server.status = 503
 
     with pytest.raises(PartnerUnavailable):
-        await service.refresh(runtime, venue)
+        await tables_flow.refresh(runtime, venue)
 
     assert (table_rows(runtime), mapping_rows(runtime)) == (tables, mappings)
     with runtime.db.read_sessions() as session:
@@ -218,7 +219,7 @@ async def test_pos_fixture_listing_is_stored_verbatim(
 ) -> None:
     pos_server.listing = spec_fixture("hub_pos_tables_response.json")["tables"]
 
-    await service.refresh(runtime, venue)
+    await tables_flow.refresh(runtime, venue)
 
     with runtime.db.read_sessions() as session:
         listed = service.pos_tables(session, venue_id=venue)
@@ -231,15 +232,15 @@ async def test_pos_fixture_listing_is_stored_verbatim(
 async def test_listings_show_in_the_capability_report(
     runtime: Runtime, venue: str, pos_server: TableServer
 ) -> None:
-    await service.refresh(runtime, venue)
+    await tables_flow.refresh(runtime, venue)
     pos_server.status = 503  # not now: says nothing about the call
     with pytest.raises(PartnerUnavailable):
-        await service.refresh(runtime, venue)
+        await tables_flow.refresh(runtime, venue)
     assert _table_listing_states(runtime, venue) == {"rms-1": "supported", "pos-1": "supported"}
 
     pos_server.status = 405  # no such call
     with pytest.raises(PartnerRejected):
-        await service.refresh(runtime, venue)
+        await tables_flow.refresh(runtime, venue)
     assert _table_listing_states(runtime, venue) == {"rms-1": "supported", "pos-1": "missing"}
 
 

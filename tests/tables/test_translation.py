@@ -31,7 +31,7 @@ async def test_merged_tables_keep_order_and_drop_duplicates(runtime: Runtime, ve
             session, venue_id=venue, rms_table_ids=["r3", "r1", "r3", "r2"]
         )
 
-    assert result == Translation(pos_table_ids=["p3", "p1", "p2"], missing=[])
+    assert result == Translation(table_ids=["p3", "p1", "p2"], missing=[])
 
 
 async def test_unmapped_rms_table_is_reported_missing(runtime: Runtime, venue: str) -> None:
@@ -42,7 +42,7 @@ async def test_unmapped_rms_table_is_reported_missing(runtime: Runtime, venue: s
             session, venue_id=venue, rms_table_ids=["r1", "r9", "nope"]
         )
 
-    assert result == Translation(pos_table_ids=["p1"], missing=["r9", "nope"])
+    assert result == Translation(table_ids=["p1"], missing=["r9", "nope"])
 
 
 async def test_pos_tables_translate_back_to_rms(runtime: Runtime, venue: str) -> None:
@@ -53,7 +53,7 @@ async def test_pos_tables_translate_back_to_rms(runtime: Runtime, venue: str) ->
             session, venue_id=venue, pos_table_ids=["p2", "p1", "p2", "p-unknown"]
         )
 
-    assert result == Translation(pos_table_ids=["r2", "r1"], missing=["p-unknown"])
+    assert result == Translation(table_ids=["r2", "r1"], missing=["p-unknown"])
     assert result.table_ids == ["r2", "r1"]
 
 
@@ -63,7 +63,7 @@ async def test_translation_is_per_venue(runtime: Runtime, venue: str) -> None:
     with runtime.db.read_sessions() as session:
         result = service.translate_rms_to_pos(session, venue_id="other", rms_table_ids=["r1"])
 
-    assert result == Translation(pos_table_ids=[], missing=["r1"])
+    assert result == Translation(table_ids=[], missing=["r1"])
 
 
 async def test_pos_tables_lists_present_tables_with_area(runtime: Runtime, venue: str) -> None:

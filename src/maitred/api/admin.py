@@ -12,7 +12,6 @@ from typing import Annotated, Any, TypeVar
 from fastapi import APIRouter, Depends, Path, Request, Response
 from sqlalchemy.orm import Session
 
-from maitred.api.deps import RuntimeDep, require_admin
 from maitred.apply import service as apply_service
 from maitred.apply.schemas import ApplyDocument, ApplyResult
 from maitred.netguard import NetPolicy
@@ -29,6 +28,7 @@ from maitred.partners.schemas import (
 from maitred.partners.service import PartnerDirectory
 from maitred.venues import service as venues_service
 from maitred.venues.schemas import VenueFields, VenueRead, VenueSpec
+from maitred.web.deps import RuntimeDep, require_admin
 
 router = APIRouter(prefix="/admin", tags=["admin"], dependencies=[Depends(require_admin)])
 

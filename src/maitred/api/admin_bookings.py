@@ -5,9 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends
 from sqlalchemy.orm import Session
 
-from maitred.api.deps import RuntimeDep, require_admin
 from maitred.reservations import again
 from maitred.reservations.schemas import RetryQueued
+from maitred.web.deps import RuntimeDep, require_admin
 
 router = APIRouter(prefix="/admin", tags=["admin"], dependencies=[Depends(require_admin)])
 

@@ -9,10 +9,10 @@ from fastapi import APIRouter, Depends, Query
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from maitred.api.deps import RuntimeDep, require_admin
 from maitred.capabilities import service as capabilities
 from maitred.capabilities.schemas import CapabilityReport, CapabilityReset, Feature
 from maitred.orders import pos_calls
+from maitred.web.deps import RuntimeDep, require_admin
 
 router = APIRouter(prefix="/admin", tags=["admin"], dependencies=[Depends(require_admin)])
 

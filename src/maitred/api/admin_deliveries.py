@@ -7,8 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query, Request
 from sqlalchemy.orm import Session
 
-from maitred.api.deps import RuntimeDep, require_admin
-from maitred.deliveries import ping, queries, service
+from maitred.deliveries import queries, service
 from maitred.deliveries.models import State
 from maitred.deliveries.schemas import (
     DeliveryDetail,
@@ -18,6 +17,8 @@ from maitred.deliveries.schemas import (
     ReplayCount,
     ReplayFilter,
 )
+from maitred.partners import ping
+from maitred.web.deps import RuntimeDep, require_admin
 
 router = APIRouter(prefix="/admin", tags=["admin"], dependencies=[Depends(require_admin)])
 # A row id: bounded so a 40-digit id is a 400, not an overflow in the database driver.

@@ -8,9 +8,9 @@ from fastapi import APIRouter, Depends, Path, Query
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from maitred.api.deps import RuntimeDep, require_admin
 from maitred.flags import service as flags
 from maitred.flags.schemas import FlagPage, FlagRead, FlagResolution
+from maitred.web.deps import RuntimeDep, require_admin
 
 router = APIRouter(prefix="/admin", tags=["admin"], dependencies=[Depends(require_admin)])
 FlagId = Annotated[int, Path(ge=1, le=2**63 - 1)]

@@ -10,9 +10,9 @@ from pydantic import ConfigDict
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
-from maitred.api.deps import RuntimeDep, require_admin
 from maitred.camel import CamelModel
 from maitred.monitoring.models import Trace
+from maitred.web.deps import RuntimeDep, require_admin
 
 router = APIRouter(prefix="/admin", tags=["admin"], dependencies=[Depends(require_admin)])
 

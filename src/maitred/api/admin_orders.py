@@ -3,25 +3,24 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 from starlette.concurrency import run_in_threadpool
 
-from maitred.api.deps import RuntimeDep, require_admin
 from maitred.orders import queries
+from maitred.orders.rules import OrderStatus
 from maitred.orders.schemas import OrderPage, OrderRead
+from maitred.web.deps import RuntimeDep, require_admin
 
 router = APIRouter(prefix="/admin", tags=["admin"], dependencies=[Depends(require_admin)])
-
-Status = Literal["requested", "open", "closed", "void", "failed"]
 
 
 @router.get("/venues/{venue_id}/orders", response_model=OrderPage)
 async def list_orders(
     venue_id: str,
     runtime: RuntimeDep,
-    status: Status | None = None,
+    status: OrderStatus | None = None,
     changed_since: Annotated[
         datetime | None, Query(description="ISO 8601; orders changed at or after it.")
     ] = None,

@@ -6,9 +6,10 @@ from fastapi import APIRouter, Depends
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from maitred.api.deps import RuntimeDep, require_admin
+from maitred.flows import tables as tables_flow
 from maitred.tables import service as tables_service
 from maitred.tables.schemas import MappingRead, MappingsView, MappingUpdate, RefreshReport
+from maitred.web.deps import RuntimeDep, require_admin
 
 router = APIRouter(prefix="/admin", tags=["admin"], dependencies=[Depends(require_admin)])
 
@@ -27,7 +28,7 @@ async def show_tables(venue_id: str, runtime: RuntimeDep) -> MappingsView:
 @router.post("/venues/{venue_id}/tables/refresh", response_model=RefreshReport)
 async def refresh_tables(venue_id: str, runtime: RuntimeDep) -> RefreshReport:
     """Fetch both partners' table listings now and re-run matching."""
-    return await tables_service.refresh(runtime, venue_id)
+    return await tables_flow.refresh(runtime, venue_id)
 
 
 @router.put("/venues/{venue_id}/table-mappings/{rms_table_id}", response_model=MappingRead)

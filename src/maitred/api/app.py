@@ -5,18 +5,20 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from fastapi.responses import PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.routing import BaseRoute
 
-from maitred import __version__
+from maitred import __version__, boot
 from maitred.api import docs, errors
-from maitred.api.ratelimit import RateLimits, TokenBuckets
 from maitred.config import Settings, get_settings
 from maitred.monitoring.middleware import EdgeMiddleware
 from maitred.monitoring.service import TraceRecorder
+from maitred.partners import contracts
 from maitred.partners.service import PartnerDirectory
 from maitred.runtime import Runtime
+from maitred.web.ratelimit import RateLimits, TokenBuckets
 
 DESCRIPTION = """\
 maitred sits between reservation systems (RMS), points of sale (POS) and ordering channels.
@@ -30,6 +32,7 @@ Authenticate with `Authorization: Bearer <your key>`; `/admin` takes the operato
 def create_app(settings: Settings | None = None, *, run_worker: bool = False) -> FastAPI:
     """A ready-to-serve app; resources are built when it starts, not here."""
     settings = settings or get_settings()
+    boot.install()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -111,14 +114,18 @@ def _mount_routers(app: FastAPI) -> None:
         admin_monitoring,
         admin_orders,
         admin_tables,
-        pos,
-        rms,
     )
 
-    # Ahead of every FastAPI route, so it matches first; its APIRoute stays for the OpenAPI page.
-    app.router.routes.extend(rms.plain_routes())
-    app.include_router(rms.router)
-    app.include_router(pos.router)
+    # Each contract's partner-facing routes first, in the order it gives them (a plain route
+    # it lists ahead of its routers matches before any FastAPI route).
+    for contract in contracts.installed():
+        for route in contract.routes():
+            if isinstance(route, APIRouter):
+                app.include_router(route)
+            elif isinstance(route, BaseRoute):
+                app.router.routes.append(route)
+            else:
+                raise TypeError(f"contract {contract.name}: not a route: {route!r}")
     app.include_router(admin.router)
     app.include_router(admin_deliveries.router)
     app.include_router(admin_tables.router)

@@ -1,5 +1,6 @@
 """Recording what a partner's answers show about its API, and the report (decisions 4, 15).
 
+Which features a partner has to show is its contract's to say (`maitred.partners.contracts`).
 A feature is `missing` once the partner answered a call with 404, 405 or 501 (it has no such
 call), `supported` once a call succeeded, `unknown` before either. Only a change of state is
 written, so recording on every answer costs a read. A missing feature is not called again
@@ -12,31 +13,22 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from maitred.capabilities import features
 from maitred.capabilities.models import Capability
 from maitred.capabilities.schemas import CapabilityRead, CapabilityReport
 from maitred.clock import now
 from maitred.errors import BadRequest, NotFound, field_details
+from maitred.partners import contracts
+from maitred.partners.models import Partner
 from maitred.venues.models import Venue, VenueLink
 
 SUPPORTED, MISSING = "supported", "missing"
 
-TABLES_LIST = "tables.list"
-ORDERS_CREATE = "orders.create"
-ORDERS_UPDATE = "orders.update"
-ORDERS_LIST = "orders.list"
-ORDERS_GET = "orders.get"
-
-# The features maitred uses of each kind of partner, with the call each stands for.
-FEATURES: dict[str, dict[str, str]] = {
-    "pos": {
-        TABLES_LIST: "GET /venue/{venueId}/tables",
-        ORDERS_CREATE: "POST /venue/{venueId}/orders",
-        ORDERS_UPDATE: "PUT /venue/{venueId}/orders/{orderId}",
-        ORDERS_LIST: "GET /venue/{venueId}/orders",
-        ORDERS_GET: "GET /venue/{venueId}/orders/{orderId}",
-    },
-    "rms": {TABLES_LIST: "GET /venue/{venueId}/tables"},
-}
+TABLES_LIST = features.TABLES_LIST
+ORDERS_CREATE = features.ORDERS_CREATE
+ORDERS_UPDATE = features.ORDERS_UPDATE
+ORDERS_LIST = features.ORDERS_LIST
+ORDERS_GET = features.ORDERS_GET
 
 
 def record(
@@ -84,21 +76,27 @@ def report(session: Session, venue_id: str) -> CapabilityReport:
     """Every feature of every partner linked to the venue, known or not."""
     if session.get(Venue, venue_id) is None:
         raise NotFound(f"Venue {venue_id} not found")
-    links = session.scalars(
-        select(VenueLink).where(VenueLink.venue_id == venue_id).order_by(VenueLink.role)
+    links = session.execute(
+        select(VenueLink.partner_id, VenueLink.role, Partner.contract)
+        .join(Partner, Partner.id == VenueLink.partner_id)
+        .where(VenueLink.venue_id == venue_id)
+        .order_by(VenueLink.role)
     ).all()
     known = {
         (row.partner_id, row.feature): row
         for row in session.scalars(select(Capability).where(Capability.venue_id == venue_id))
     }
     items = []
-    for link in links:
-        for feature, call in FEATURES.get(link.role, {}).items():
-            row = known.get((link.partner_id, feature))
+    for partner_id, role, contract_name in links:
+        # What the partner's contract has for its role: a feature it lacks is never called.
+        contract = contracts.find(contract_name)
+        offered = contract.features(role) if contract is not None else {}
+        for feature, call in offered.items():
+            row = known.get((partner_id, feature))
             items.append(
                 CapabilityRead(
-                    partner_id=link.partner_id,
-                    role=link.role,
+                    partner_id=partner_id,
+                    role=role,
                     feature=feature,
                     call=call,
                     state="unknown" if row is None else row.state,
@@ -112,7 +110,7 @@ def report(session: Session, venue_id: str) -> CapabilityReport:
 
 def reset(session: Session, *, venue_id: str, feature: str | None = None) -> int:
     """Forget the evidence (one feature, or all) so the next call tries again; the count."""
-    known = {name for features in FEATURES.values() for name in features}
+    known = features.ALL
     if feature is not None and feature not in known:
         message = f"unknown feature {feature!r}; one of {', '.join(sorted(known))}"
         raise BadRequest(message, details=field_details("feature", message))

@@ -29,8 +29,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, aliased
 
 from maitred.clock import now
-from maitred.deliveries.models import INFLIGHT, PENDING, Delivery, Endpoint
-from maitred.partners.models import Partner
+from maitred.deliveries.models import INFLIGHT, PENDING, Delivery, Endpoint, partner_credentials
 
 
 @dataclass(frozen=True)
@@ -160,14 +159,15 @@ _EXPIRED, _ENDPOINTS, _PENDING = _queries()
 
 
 _deliveries = Delivery.__table__
+_partner = partner_credentials.c
 _LOAD = (
     select(
         Delivery.id, Delivery.message_id, Delivery.endpoint_id, Delivery.partner_id,
         Delivery.venue_id, Delivery.kind, Delivery.method, Delivery.url, Delivery.body,
         Delivery.correlation_id, Delivery.attempts, Delivery.attempts_at_replay,
-        Partner.token_encrypted, Partner.signing_secret_encrypted,
+        _partner.token_encrypted, _partner.signing_secret_encrypted,
     )
-    .outerjoin(Partner, Partner.id == Delivery.partner_id)
+    .outerjoin(partner_credentials, _partner.id == Delivery.partner_id)
     .where(Delivery.id.in_(bindparam("ids", expanding=True)))
 )  # fmt: skip
 _LEASE = (

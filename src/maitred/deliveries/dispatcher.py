@@ -110,8 +110,7 @@ class Dispatcher:
         self._wake.set()
         wake.unsubscribe(self._wake)
         claim_loop, flush_loop, heartbeat = self._background
-        with contextlib.suppress(Exception):
-            await claim_loop
+        await _ended(claim_loop)
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
         # The flush loop ends by itself after the flush it may be in: cancelling it there would
@@ -119,11 +118,9 @@ class Dispatcher:
         # deliveries right after stop saw them in flight.
         self._flushing = False
         self._results_ready.set()
-        with contextlib.suppress(Exception):
-            await flush_loop
+        await _ended(flush_loop)
         heartbeat.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await heartbeat
+        await _ended(heartbeat)
         await self._flush()
         self._background = []
         log.info("dispatcher stopped", worker_id=self.worker_id, sent=self.sent)
@@ -279,3 +276,13 @@ def log_outcome(result: AttemptResult) -> None:
         else None,
         correlation_id=result.trace.correlation_id,
     )
+
+
+async def _ended(task: asyncio.Task[None]) -> None:
+    """Wait for a background loop that is ending; what it failed with is logged, not raised:
+    stopping goes on, so the sends in flight are still recorded."""
+    try:
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    except Exception:
+        log.exception("dispatcher loop failed while stopping", loop=task.get_name())

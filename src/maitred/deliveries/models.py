@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint, column, table
 from sqlalchemy.orm import Mapped, mapped_column
 
 from maitred.db.base import Base, BigId, Timestamp
@@ -18,6 +18,16 @@ DELIVERED = "delivered"
 FAILED = "failed"
 SUPERSEDED = "superseded"
 State = Literal["pending", "inflight", "delivered", "failed", "superseded"]
+
+# What the engine reads of a partner to send to it: the token it presents and the secret it
+# signs with, both encrypted. Named here rather than imported from the partners domain, which
+# owns the table: the engine stays below the domains (docs/decisions/0022).
+partner_credentials = table(
+    "partners",
+    column("id", String),
+    column("token_encrypted", Text),
+    column("signing_secret_encrypted", Text),
+)
 
 
 class Endpoint(Base):

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, aliased
 
 from maitred.clock import now
 from maitred.db.errors import database_unavailable
+from maitred.db.sql import dialect_sql, execute_many, timestamp
 from maitred.deliveries import outcomes, rules
 from maitred.deliveries.models import (
     DELIVERED,
@@ -25,7 +26,6 @@ from maitred.deliveries.models import (
     Delivery,
     Endpoint,
 )
-from maitred.inbox.repository import dialect_sql, execute_many, timestamp
 from maitred.monitoring.service import TraceRecord, insert_traces
 
 log = structlog.get_logger(__name__)

@@ -13,6 +13,7 @@ from sqlalchemy import Text, func, insert, literal, select, update
 from sqlalchemy.orm import Session
 
 from maitred.clock import now
+from maitred.db.sql import dialect_sql, execute, execute_many, timestamp
 from maitred.db.writer import after_commit
 from maitred.deliveries import wake
 from maitred.deliveries.models import (
@@ -24,7 +25,6 @@ from maitred.deliveries.models import (
     Endpoint,
 )
 from maitred.errors import InvalidTransition, NotFound
-from maitred.inbox.repository import dialect_sql, execute, execute_many, timestamp
 
 WEBHOOK, API = "webhook", "api"  # endpoint names: a partner's webhook URL, its API base URL
 UNFINISHED = (PENDING, INFLIGHT, FAILED)  # what may still be sent (a failed one by a replay)

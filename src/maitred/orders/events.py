@@ -1,24 +1,21 @@
-"""Building and enqueueing `pos_order` events for the RMS: one per check (decision 8)."""
+"""Telling the venue's RMS that a check changed: one event per check and change (decision 8),
+its body built by the RMS's contract."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
 
-from pydantic import TypeAdapter
 from sqlalchemy.orm import Session
 
-from maitred.connectors.mozrest.pos_wire import Commercials, EventItem, PosOrderEvent
 from maitred.deliveries import service as deliveries
 from maitred.orders import repository as repo
 from maitred.orders.models import Check, PosOrder
-from maitred.orders.rules import RMS_STATUS, payment_type
+from maitred.orders.ports import CheckEvent, RmsAdapter
+from maitred.partners import contracts
 from maitred.tables import service as tables
 
 EVENT_KIND = "rms.pos_order"
-
-
-_ITEMS = TypeAdapter(list[EventItem])
 
 
 def _unix(value: datetime | None) -> int | None:
@@ -35,6 +32,7 @@ class Announcer:
     def __init__(self, session: Session, order: PosOrder, correlation_id: str | None) -> None:
         self.session, self.order, self.correlation_id = session, order, correlation_id
         self._route: repo.RmsRoute | None = None
+        self._rms_adapter: RmsAdapter | None = None
         self._looked_up = False
         self._tables: list[str] | None = None
         self._bookings: dict[int | None, tuple[str | None, Decimal]] = {}
@@ -44,10 +42,10 @@ class Announcer:
         """Note the event of `check` in its current state; nothing when the venue's RMS has no
         webhook (the check stays unannounced, and is told later)."""
         route = self._rms()
-        if route is None:
+        if route is None or self._rms_adapter is None:
             return
         key = f"check:{self.order.venue_id}:{check.check_number}"
-        body = self._event(check, event_type, route.external_venue_id).model_dump_json()
+        body = self._rms_adapter.check_event(self._event(check, event_type, route))
         check.announced = True
         # Only updates carry full state that a newer update makes moot; a create or a void
         # must always reach the RMS.
@@ -76,38 +74,39 @@ class Announcer:
         )
 
     def _rms(self) -> repo.RmsRoute | None:
+        """The venue's RMS when it has a webhook and its contract takes check events."""
         if not self._looked_up:
             self._looked_up = True
             route = repo.rms_route(self.session.connection(), self.order.venue_id)
-            self._route = route if route is not None and route.webhook_url else None
+            adapter = contracts.rms_of(route.contract) if route is not None else None
+            if route is not None and route.webhook_url and adapter is not None:
+                self._route, self._rms_adapter = route, adapter
         return self._route
 
-    def _event(self, check: Check, event_type: str, rms_venue_id: str) -> PosOrderEvent:
+    def _event(self, check: Check, event_type: str, route: repo.RmsRoute) -> CheckEvent:
         """The event for one check, in the RMS's ids (venue, booking and tables)."""
         order = self.order
         booking_id, prepayment = self._booking(check.reservation_id or order.reservation_id)
-        return PosOrderEvent(
+        return CheckEvent(
             type=event_type,
-            venueId=rms_venue_id,
-            bookingId=booking_id,
-            checkNumber=check.check_number,
-            partySize=order.party_size,
-            date=order.date if order.date is not None else _unix(order.opened_at),
-            status=RMS_STATUS[check.status],
+            venue_id=route.external_venue_id,
+            booking_id=booking_id,
+            check_number=check.check_number,
+            status=check.status,
             tables=self._rms_tables(),
-            openedAt=_unix(check.opened_at),
-            updatedAt=_unix(check.pos_updated_at or check.updated_at),
-            closedAt=_unix(check.closed_at),
-            voidedAt=_unix(check.voided_at),
-            commercials=Commercials(
-                totalAmount=check.total_amount,
-                tax=check.tax,
-                tip=check.tip,
-                discount=check.discount,
-                prepayment=prepayment,
-                paymentType=payment_type(check.payment_method),
-            ),
-            items=_ITEMS.validate_python(check.items),
+            party_size=order.party_size,
+            date=order.date if order.date is not None else _unix(order.opened_at),
+            opened_at=_unix(check.opened_at),
+            updated_at=_unix(check.pos_updated_at or check.updated_at),
+            closed_at=_unix(check.closed_at),
+            voided_at=_unix(check.voided_at),
+            total_amount=check.total_amount,
+            tax=check.tax,
+            tip=check.tip,
+            discount=check.discount,
+            prepayment=prepayment,
+            payment_method=check.payment_method,
+            items=check.items,
         )
 
     def _rms_tables(self) -> list[str]:
@@ -116,7 +115,7 @@ class Announcer:
                 self.session,
                 venue_id=self.order.venue_id,
                 pos_table_ids=list(self.order.pos_tables),
-            ).pos_table_ids
+            ).table_ids
         return self._tables
 
     def _booking(self, reservation_id: int | None) -> tuple[str | None, Decimal]:
@@ -125,7 +124,7 @@ class Announcer:
             prepayment = repo.prepayment_of(self.session, reservation_id)
             self._bookings[reservation_id] = (
                 repo.booking_id_of(self.session, reservation_id),
-                Decimal(prepayment) if prepayment else Decimal(0),
+                prepayment if prepayment else Decimal(0),
             )
         return self._bookings[reservation_id]
 

@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-import json
-
-from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from maitred.capabilities import service as capabilities
 from maitred.clock import now
-from maitred.connectors.fetch import UNSUPPORTED
-from maitred.connectors.mozrest.pos_wire import CreateOrderResponse
 from maitred.deliveries import outcomes
 from maitred.deliveries import service as deliveries
 from maitred.deliveries.models import DELIVERED, FAILED, Delivery
@@ -19,15 +14,29 @@ from maitred.flags import service as flags
 from maitred.orders import events, pos_calls, seating
 from maitred.orders import repository as repo
 from maitred.orders.models import PosOrder
-from maitred.orders.rules import OPEN
+from maitred.orders.ports import PosAdapter
+from maitred.orders.rules import OrderStatus
+from maitred.partners import contracts
+from maitred.partners import repository as partners
 from maitred.reservations.models import Reservation
+
+# Statuses that say "this API has no such call" rather than "not now" (decision 4).
+UNSUPPORTED = frozenset({404, 405, 501})
+
+
+def _adapter(session: Session, partner_id: str) -> PosAdapter | None:
+    """The POS adapter of the partner's contract."""
+    partner = partners.get(session, partner_id)
+    return contracts.pos_of(partner.contract) if partner is not None else None
 
 
 def _order_of(session: Session, delivery_id: int) -> tuple[PosOrder, Delivery] | None:
     delivery = session.get(Delivery, delivery_id)
     if delivery is None:
         return None
-    order = session.get(PosOrder, json.loads(delivery.body).get("id"))
+    # Every call about an order is ordered by it (`pos_calls.pos_call`).
+    order_id = (delivery.ordering_key or "").removeprefix(pos_calls.ORDER_KEY)
+    order = session.get(PosOrder, order_id)
     return (order, delivery) if order is not None else None
 
 
@@ -41,16 +50,17 @@ def on_create_answer(session: Session, outcome: outcomes.Outcome) -> None:
     _note_capability(
         session, capabilities.ORDERS_CREATE, order, delivery, outcome, unsupported={405, 501}
     )
+    adapter = _adapter(session, delivery.partner_id)
     if outcome.state == DELIVERED:
-        _opened(session, order, outcome, delivery.correlation_id)
+        _opened(session, order, outcome, delivery.correlation_id, adapter)
     elif (
-        _unknown_skus(outcome)
-        and "items" in json.loads(delivery.body)
+        adapter is not None
+        and adapter.refused_items(delivery.body, outcome.status_code, outcome.response_body)
         and not repo.rejects_unknown_skus(session, order.venue_id)
     ):
         _retry_without_items(session, order, outcome, delivery.correlation_id)
     else:
-        order.status = "failed"
+        order.status = OrderStatus.FAILED
         order.note = f"POS refused the order: {outcome.status_code} {outcome.response_body}"
         flags.raise_flag(
             session,
@@ -62,17 +72,19 @@ def on_create_answer(session: Session, outcome: outcomes.Outcome) -> None:
 
 
 def _opened(
-    session: Session, order: PosOrder, outcome: outcomes.Outcome, correlation_id: str | None
+    session: Session,
+    order: PosOrder,
+    outcome: outcomes.Outcome,
+    correlation_id: str | None,
+    adapter: PosAdapter | None,
 ) -> None:
-    try:
-        answer = CreateOrderResponse.model_validate_json(outcome.response_body or "")
-    except ValidationError:
-        answer = None
+    answer = adapter.opened(outcome.response_body) if adapter is not None else None
     at = now()
-    if answer is not None:
-        order.pos_order_id = order.pos_order_id or str(answer.id)
-    if order.status in ("requested", "failed"):  # failed: its create was replayed
-        order.status, order.opened_at = OPEN, at
+    if answer is not None and answer.pos_order_id is not None:
+        order.pos_order_id = order.pos_order_id or answer.pos_order_id
+    # failed: its create was replayed
+    if order.status in (OrderStatus.REQUESTED, OrderStatus.FAILED):
+        order.status, order.opened_at = OrderStatus.OPEN, at
         flags.resolve(
             session,
             venue_id=order.venue_id,
@@ -81,8 +93,8 @@ def _opened(
             by="the POS accepted the create",
         )
     order.updated_at = at
-    if answer is not None and answer.checkNumber is not None:
-        check = seating.check_for_new_order(session, order, str(answer.checkNumber))
+    if answer is not None and answer.check_number is not None:
+        check = seating.check_for_new_order(session, order, answer.check_number)
         if not check.announced:
             events.announce(
                 session,
@@ -95,10 +107,6 @@ def _opened(
         reservation = session.get(Reservation, order.reservation_id)
         if reservation is not None:
             pos_calls.request_update(session, order, reservation, correlation_id)
-
-
-def _unknown_skus(outcome: outcomes.Outcome) -> bool:
-    return outcome.status_code == 422 and "unknown sku" in (outcome.response_body or "").lower()
 
 
 def _retry_without_items(

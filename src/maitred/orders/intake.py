@@ -8,19 +8,18 @@ from dataclasses import replace
 
 from sqlalchemy.orm import Session
 
-from maitred.connectors.mozrest.pos_wire import PosOrderAnswer
 from maitred.errors import NotFound, field_details
 from maitred.inbox import service as inbox
 from maitred.orders import repository as repo
-from maitred.orders.service import PosChange, apply_pos_order
+from maitred.orders.service import Applied, PosChange, apply_pos_order
 from maitred.partners.service import Caller
 from maitred.venues import repository as venues
 
 
 def dedupe_key(venue_id: str, change: PosChange) -> str:
     """Updates carry no event id (decision 10): identity is the order plus the content."""
-    digest = hashlib.sha256(change.payload.model_dump_json().encode()).hexdigest()
-    ref = change.order_ref or change.payload.id
+    digest = change.payload.digest
+    ref = change.order_ref or change.payload.pos_order_id
     return (
         f"pos:{venue_id}:{change.action}:{hashlib.sha256(ref.encode()).hexdigest()[:16]}:{digest}"
     )
@@ -41,10 +40,10 @@ def _first_time(session: Session, caller: Caller, key: str, change: PosChange) -
 
 def receive(
     caller: Caller, external_venue_id: str, change: PosChange
-) -> Callable[[Session], tuple[str, PosOrderAnswer]]:
+) -> Callable[[Session], tuple[str, Applied]]:
     """The job for one POS call; returns (our venue id, the answer for the POS)."""
 
-    def job(session: Session) -> tuple[str, PosOrderAnswer]:
+    def job(session: Session) -> tuple[str, Applied]:
         venue_id = venues.resolve_external(
             session.connection(), partner_id=caller.partner_id, external_id=external_venue_id
         )
@@ -53,10 +52,10 @@ def receive(
         scoped = replace(change, venue_id=venue_id)
         if not _first_time(session, caller, dedupe_key(venue_id, scoped), scoped):
             order = repo.find_order(
-                session, venue_id=venue_id, ref=scoped.order_ref or scoped.payload.id
+                session, venue_id=venue_id, ref=scoped.order_ref or scoped.payload.pos_order_id
             )
             if order is not None:
-                return venue_id, PosOrderAnswer(id=order.id, status=order.status)
+                return venue_id, Applied(order.id, order.status)
         return venue_id, apply_pos_order(session, scoped)
 
     return job

@@ -22,11 +22,10 @@ from maitred.flags import service as flags
 from maitred.orders import events
 from maitred.orders import repository as repo
 from maitred.orders.models import PosOrder
-from maitred.orders.pos_calls import CREATE_KIND
-from maitred.orders.rules import FINAL, OPEN
+from maitred.orders.pos_calls import CREATE_KIND, ORDER_KEY
+from maitred.orders.rules import FINAL, OrderStatus
 from maitred.reservations.models import Reservation
 
-REQUESTED = "requested"  # the create is written; the POS has not answered it
 # Seconds a seated booking's create waits before it is sent: a walk-in the POS opened for the
 # same guests a moment earlier, whose call reaches maitred late, still becomes the booking's.
 WALK_IN_WINDOW = 2.0
@@ -43,7 +42,7 @@ def link_open_order(
         select(PosOrder)
         .where(
             PosOrder.venue_id == reservation.venue_id,
-            PosOrder.status == OPEN,
+            PosOrder.status == OrderStatus.OPEN,
             PosOrder.reservation_id.is_(None),
         )
         .order_by(PosOrder.created_at.desc(), PosOrder.id.desc())
@@ -73,7 +72,7 @@ def booking_order_for_walk_in(
             select(PosOrder)
             .where(
                 PosOrder.venue_id == venue_id,
-                PosOrder.status == REQUESTED,
+                PosOrder.status == OrderStatus.REQUESTED,
                 PosOrder.pos_order_id.is_(None),
                 PosOrder.reservation_id.is_not(None),
             )
@@ -103,7 +102,7 @@ def _withdraw_create(session: Session, order: PosOrder) -> bool:
     if endpoint_id is None:
         return False
     taken = deliveries.withdraw_unsent(
-        session, endpoint_id=endpoint_id, ordering_key=f"order:{order.id}", kind=CREATE_KIND
+        session, endpoint_id=endpoint_id, ordering_key=f"{ORDER_KEY}{order.id}", kind=CREATE_KIND
     )
     return taken > 0
 

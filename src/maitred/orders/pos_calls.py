@@ -1,100 +1,116 @@
-"""What maitred asks of a venue's POS for a booking (decision 4): the create-order and update
-calls as deliveries, and holding changes a POS without order updates cannot take.
+"""What maitred asks of a venue's POS for a booking (decision 4): the open-order and change
+calls as deliveries, built by the POS's contract, and holding changes a POS without order
+updates cannot take.
 """
 
 from __future__ import annotations
 
-import hashlib
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
+from maitred.capabilities import features
 from maitred.capabilities import service as capabilities
-from maitred.connectors.mozrest.pos_wire import CreateOrderRequest, PreOrderItem
 from maitred.deliveries import service as deliveries
 from maitred.flags import kinds
 from maitred.flags import service as flags
 from maitred.orders import repository as repo
 from maitred.orders.models import PosOrder
+from maitred.orders.ports import OrderRequest, OutboundCall, PosAdapter, PreOrder
 from maitred.orders.rules import FINAL
+from maitred.partners import contracts
+from maitred.reservations import rules as booking
 from maitred.reservations.models import Reservation
 
 CREATE_KIND = "pos.create_order"
 UPDATE_KIND = "pos.update_order"
 HELD_CHANGE = kinds.ORDER_CHANGE_HELD  # a reservation change the POS could not take
 FORWARDED = "change sent again after the orders.update capability reset"
+ORDER_KEY = "order:"  # every call about an order is ordered by `order:{id}`
 
 
-def create_body(
-    session: Session, order: PosOrder, reservation: Reservation, *, with_items: bool = True
-) -> CreateOrderRequest:
-    """The POS create-order body: POS table ids, local seating time, guest, prepayment, items."""
-    payload: dict[str, Any] = reservation.payload
-    contact = payload.get("contact") or {}
-    name = " ".join(p for p in (contact.get("firstname"), contact.get("lastname")) if p) or None
+def order_request(session: Session, order: PosOrder, reservation: Reservation) -> OrderRequest:
+    """What maitred asks the POS for the booking: POS table ids, the seating time in the
+    venue's zone, the guest, the prepayment and the pre-ordered items."""
+    guest = booking.guest(reservation.payload)
     zone = ZoneInfo(repo.venue_timezone(session, order.venue_id))
-    seated = datetime.fromtimestamp(reservation.date, UTC).astimezone(zone)
-    items = [PreOrderItem.model_validate(i) for i in (reservation.items or [])]
-    return CreateOrderRequest(
-        id=order.id,
+    return OrderRequest(
+        order_id=order.id,
         tables=list(order.pos_tables),
-        guestName=name,
-        guestEmail=contact.get("email"),
-        guestTelephone=contact.get("telephone"),
-        partySize=reservation.party_size,
-        prepayment=payload.get("prepayment"),
-        date=seated.strftime("%Y-%m-%d %H:%M:%S"),  # decision 5: venue-local Y-m-d H:i:s
-        items=(items or None) if with_items else None,
+        seated_at=datetime.fromtimestamp(reservation.date, UTC).astimezone(zone),
+        party_size=reservation.party_size,
+        guest_name=guest.name,
+        guest_email=guest.email,
+        guest_telephone=guest.telephone,
+        prepayment=booking.prepayment(reservation.payload),
+        items=[
+            PreOrder(sku=item["sku"], quantity=item["quantity"], notes=item.get("notes"))
+            for item in reservation.items or []
+        ],
     )
+
+
+@dataclass(frozen=True)
+class PosRoute:
+    """The venue's POS as maitred calls it: who, at which base URL, through which adapter."""
+
+    partner_id: str
+    external_venue_id: str
+    base_url: str
+    adapter: PosAdapter
+
+
+def pos_route(session: Session, venue_id: str, feature: str) -> PosRoute | None:
+    """The venue's POS when it has a base URL and its contract has `feature`."""
+    pos = repo.side(session, venue_id=venue_id, role="pos")
+    adapter = contracts.pos_of(pos.contract) if pos is not None else None
+    if pos is None or not pos.base_url or adapter is None or feature not in adapter.features:
+        return None
+    return PosRoute(pos.partner_id, pos.external_venue_id, pos.base_url.rstrip("/"), adapter)
 
 
 def pos_call(
     session: Session,
     order: PosOrder,
+    route: PosRoute,
+    call: OutboundCall,
     *,
     kind: str,
-    method: str,
-    path: str,
-    body: str,
     correlation_id: str | None,
     delay: float = 0.0,
-) -> int | None:
-    """Enqueue one call to the venue's POS, `delay` seconds from now; None (and
-    `venue.no_pos`) when it has none."""
-    pos = repo.side(session, venue_id=order.venue_id, role="pos")
-    if pos is None or not pos.base_url:
-        flags.raise_flag(
-            session,
-            venue_id=order.venue_id,
-            kind=kinds.VENUE_NO_POS,
-            subject=f"venue:{order.venue_id}",
-            message="The venue has no POS partner with a base URL; orders cannot open.",
-        )
-        return None
-    base = pos.base_url.rstrip("/")
+) -> int:
+    """Enqueue one call to the venue's POS, `delay` seconds from now."""
     endpoint_id = deliveries.ensure_endpoint(
-        session, partner_id=pos.partner_id, name="api", url=base
+        session, partner_id=route.partner_id, name="api", url=route.base_url
     )
+    order.sent_hash = call.digest
     return deliveries.enqueue(
         session,
         endpoint_id=endpoint_id,
-        partner_id=pos.partner_id,
+        partner_id=route.partner_id,
         kind=kind,
-        method=method,
-        url=f"{base}/venue/{pos.external_venue_id}{path}",
-        body=body,
+        method=call.method,
+        url=f"{route.base_url}{call.path}",
+        body=call.body,
         venue_id=order.venue_id,
-        ordering_key=f"order:{order.id}",
-        coalesce_key=f"order:{order.id}:{kind}",
+        ordering_key=f"{ORDER_KEY}{order.id}",
+        coalesce_key=f"{ORDER_KEY}{order.id}:{kind}",
         correlation_id=correlation_id,
         delay=delay,
     )
 
 
-def body_hash(body: CreateOrderRequest) -> str:
-    return hashlib.sha256(body.model_dump_json(exclude={"id"}).encode()).hexdigest()
+def _no_pos(session: Session, venue_id: str) -> None:
+    flags.raise_flag(
+        session,
+        venue_id=venue_id,
+        kind=kinds.VENUE_NO_POS,
+        subject=f"venue:{venue_id}",
+        message="The venue has no POS partner with a base URL whose contract opens orders; "
+        "orders cannot open.",
+    )
 
 
 def request_create(
@@ -107,28 +123,37 @@ def request_create(
     delay: float = 0.0,
 ) -> int | None:
     """Ask the POS to open `order` for the booking, `delay` seconds from now (decision 7's
-    window, `orders.linking`); None when the venue has no POS to ask."""
-    body = create_body(session, order, reservation, with_items=with_items)
-    order.sent_hash = body_hash(body)
+    window, `orders.linking`); None (and `venue.no_pos`) when the venue has no POS to ask."""
+    route = pos_route(session, order.venue_id, features.ORDERS_CREATE)
+    if route is None:
+        _no_pos(session, order.venue_id)
+        return None
+    request = order_request(session, order, reservation)
+    if not with_items:
+        request = replace(request, items=())
+    call = route.adapter.open_order(route.external_venue_id, request)
     return pos_call(
-        session,
-        order,
-        kind=CREATE_KIND,
-        method="POST",
-        path="/orders",
-        body=body.model_dump_json(exclude_none=True),
-        correlation_id=correlation_id,
-        delay=delay,
+        session, order, route, call, kind=CREATE_KIND, correlation_id=correlation_id, delay=delay
     )
+
+
+def unchanged(session: Session, order: PosOrder, reservation: Reservation) -> bool:
+    """True when the POS was last asked exactly what the booking asks now."""
+    route = pos_route(session, order.venue_id, features.ORDERS_CREATE)
+    if route is None or order.sent_hash is None:
+        return False
+    request = order_request(session, order, reservation)
+    return route.adapter.open_order(route.external_venue_id, request).digest == order.sent_hash
 
 
 def request_update(
     session: Session, order: PosOrder, reservation: Reservation, correlation_id: str | None
 ) -> int | None:
-    """decision 4: `PUT /venue/{venueId}/orders/{orderId}` with the create-order body.
+    """decision 4: ask the POS to bring its open order to the booking's state.
 
-    A POS known not to take updates is not called: the change is held and flagged, and goes
-    out when an operator resets the capability (`forward_held_changes`).
+    A POS known not to take updates (its contract has none, or its answers showed it) is not
+    called: the change is held and flagged, and goes out when an operator resets the
+    capability (`forward_held_changes`).
     """
     order.needs_update = False
     pos = repo.side(session, venue_id=order.venue_id, role="pos")
@@ -140,17 +165,16 @@ def request_update(
     ):
         hold_change(session, order)
         return None
-    body = create_body(session, order, reservation)
-    order.sent_hash = body_hash(body)
-    return pos_call(
-        session,
-        order,
-        kind=UPDATE_KIND,
-        method="PUT",
-        path=f"/orders/{order.pos_order_id}",
-        body=body.model_dump_json(exclude_none=True),
-        correlation_id=correlation_id,
-    )
+    route = pos_route(session, order.venue_id, features.ORDERS_UPDATE)
+    if route is None:
+        if pos_route(session, order.venue_id, features.ORDERS_CREATE) is None:
+            _no_pos(session, order.venue_id)
+        else:
+            hold_change(session, order)  # its contract has no order updates
+        return None
+    request = order_request(session, order, reservation)
+    call = route.adapter.change_order(route.external_venue_id, str(order.pos_order_id), request)
+    return pos_call(session, order, route, call, kind=UPDATE_KIND, correlation_id=correlation_id)
 
 
 def hold_change(session: Session, order: PosOrder) -> None:

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from maitred.errors import NotFound, field_details
 from maitred.orders import repository as repo
 from maitred.orders.models import Check, PosOrder
+from maitred.orders.rules import OrderStatus
 from maitred.orders.schemas import CheckRead, OrderPage, OrderRead
 from maitred.reservations.models import Reservation
 from maitred.venues.models import Venue
@@ -20,7 +21,7 @@ def list_orders(
     session: Session,
     venue_id: str,
     *,
-    status: str | None = None,
+    status: OrderStatus | None = None,
     changed_since: datetime | None = None,
     limit: int = 100,
 ) -> OrderPage:

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 
 from sqlalchemy import Connection, bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from maitred.clock import now
-from maitred.inbox.repository import dialect_sql, execute, execute_many, timestamp
+from maitred.db.sql import dialect_sql, execute, execute_many, timestamp
 from maitred.orders.models import Check, CheckClaim, PosOrder
-from maitred.orders.rules import OPEN
+from maitred.orders.rules import OrderStatus
 from maitred.partners.models import Partner
+from maitred.reservations import rules as booking
 from maitred.reservations.models import Reservation
 from maitred.venues.models import Venue, VenueLink
 
@@ -25,6 +27,7 @@ class Side:
     base_url: str | None
     webhook_url: str | None
     token_encrypted: str | None  # what maitred presents when it calls the partner
+    contract: str  # the API it speaks
 
 
 # The statements are built once, with bound parameters: on a POS update, building a select
@@ -36,6 +39,7 @@ _SIDE = (
         Partner.base_url,
         Partner.webhook_url,
         Partner.token_encrypted,
+        Partner.contract,
     )
     .join(Partner, Partner.id == VenueLink.partner_id)
     .where(VenueLink.venue_id == bindparam("venue_id"), VenueLink.role == bindparam("role"))
@@ -51,7 +55,7 @@ _OPEN_ORDERS = (
     select(PosOrder.id, PosOrder.pos_order_id)
     .where(
         PosOrder.venue_id == bindparam("venue_id"),
-        PosOrder.status == OPEN,
+        PosOrder.status == OrderStatus.OPEN,
         PosOrder.pos_order_id.is_not(None),
     )
     .order_by(PosOrder.updated_at)
@@ -94,12 +98,14 @@ class RmsRoute:
     external_venue_id: str
     webhook_url: str | None
     endpoint_id: int | None
+    contract: str  # the API the RMS speaks
 
 
 # Every POS update that changes a check asks this; one plain statement instead of the side's
 # ORM query plus the endpoint lookup (ARCHITECTURE §3, the same treatment as the inbox).
 _RMS_ROUTE = dialect_sql(
-    "SELECT l.partner_id, l.external_id, p.webhook_url, e.id, e.url FROM venue_links l"
+    "SELECT l.partner_id, l.external_id, p.webhook_url, e.id, e.url, p.contract"
+    " FROM venue_links l"
     " JOIN partners p ON p.id = l.partner_id"
     " LEFT JOIN endpoints e ON e.partner_id = l.partner_id AND e.name = 'webhook'"
     " WHERE l.venue_id = :venue_id AND l.role = 'rms'"
@@ -113,9 +119,10 @@ def rms_route(connection: Connection, venue_id: str) -> RmsRoute | None:
     cursor.close()
     if row is None:
         return None
-    partner_id, external_id, webhook_url, endpoint_id, endpoint_url = row
+    partner_id, external_id, webhook_url, endpoint_id, endpoint_url, contract = row
     current = endpoint_id is not None and endpoint_url == webhook_url
-    return RmsRoute(partner_id, external_id, webhook_url, int(endpoint_id) if current else None)
+    endpoint = int(endpoint_id) if current else None
+    return RmsRoute(partner_id, external_id, webhook_url, endpoint, contract)
 
 
 def venue_timezone(session: Session, venue_id: str) -> str:
@@ -198,10 +205,8 @@ def booking_id_of(session: Session, reservation_id: int | None) -> str | None:
     return session.scalar(_BOOKING_ID, {"reservation_id": reservation_id})
 
 
-def prepayment_of(session: Session, reservation_id: int | None) -> str | None:
-    """The booking's prepayment as sent by the RMS (a decimal string), if any."""
+def prepayment_of(session: Session, reservation_id: int | None) -> Decimal | None:
+    """The booking's prepayment as sent by the RMS, if any."""
     if reservation_id is None:
         return None
-    payload = session.scalar(_PAYLOAD, {"reservation_id": reservation_id})
-    value = (payload or {}).get("prepayment")
-    return None if value is None else str(value)
+    return booking.prepayment(session.scalar(_PAYLOAD, {"reservation_id": reservation_id}))

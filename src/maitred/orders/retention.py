@@ -7,7 +7,7 @@ Open orders are never purged, however old.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any, cast
 
 from sqlalchemy import CursorResult, and_, delete, func, or_, select
 from sqlalchemy.orm import Session
@@ -15,10 +15,7 @@ from sqlalchemy.orm import Session
 from maitred.clock import now
 from maitred.config import Settings
 from maitred.orders.models import Check, PosOrder
-from maitred.orders.rules import CLOSED, VOID
-
-if TYPE_CHECKING:
-    from maitred.runtime import Runtime
+from maitred.orders.rules import OrderStatus
 
 
 def cutoff(settings: Settings, at: datetime | None = None) -> datetime:
@@ -30,8 +27,8 @@ def purge(session: Session, *, older_than: datetime) -> int:
     """Delete closed/voided orders settled before `older_than` (and their checks); the count."""
     settled_at = func.coalesce(PosOrder.voided_at, PosOrder.closed_at)
     expired = or_(
-        and_(PosOrder.status == CLOSED, PosOrder.closed_at < older_than),
-        and_(PosOrder.status == VOID, settled_at < older_than),
+        and_(PosOrder.status == OrderStatus.CLOSED, PosOrder.closed_at < older_than),
+        and_(PosOrder.status == OrderStatus.VOID, settled_at < older_than),
     )
     # The foreign key cascades too; deleting the checks first does not depend on it.
     session.execute(
@@ -46,9 +43,3 @@ def purge(session: Session, *, older_than: datetime) -> int:
         ),
     )
     return int(result.rowcount)
-
-
-async def purge_expired(runtime: Runtime) -> int:
-    """Purge every venue's settled orders past `order_retention_days`; the count."""
-    older_than = cutoff(runtime.settings)
-    return await runtime.writer.run(lambda session: purge(session, older_than=older_than))

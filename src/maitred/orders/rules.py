@@ -11,36 +11,34 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from enum import StrEnum
 from typing import Any
 
-OPEN, CLOSED, VOID = "open", "closed", "void"
-FINAL = frozenset({CLOSED, VOID})
-RMS_STATUS = {OPEN: "OPEN", CLOSED: "CLOSE", VOID: "VOID"}
 
-_CARD_WORDS = re.compile(
-    r"card|credit|debit|visa|master|amex|american express|maestro|diners|discover|jcb|"
-    r"contactless|tarjeta|carte|karte|cb\b|apple ?pay|google ?pay|tpv",
-    re.IGNORECASE,
-)
-_CASH_WORDS = re.compile(r"^\s*(cash|efectivo|esp[eè]ces|bar|contanti|contant)\s*$", re.IGNORECASE)
-_CHECK_WORDS = re.compile(r"^\s*(check|cheque|cheques|checks)\s*$", re.IGNORECASE)
+class OrderStatus(StrEnum):
+    """Where an order stands: requested (the create is written, the POS has not answered) →
+    open → closed | void; failed when the POS refused the create."""
+
+    REQUESTED = "requested"
+    OPEN = "open"
+    CLOSED = "closed"
+    VOID = "void"
+    FAILED = "failed"
 
 
-def payment_type(method: str | None) -> str:
-    """POS `paymentMethod` → RMS `commercials.paymentType` (spec decision 8)."""
-    if not method or not method.strip():
-        return "others"
-    if _CASH_WORDS.match(method):
-        return "cash"
-    if _CHECK_WORDS.match(method):
-        return "check"
-    if _CARD_WORDS.search(method):
-        return "credit_card"
-    return "others"
+class CheckStatus(StrEnum):
+    """Where one check stands: open → closed | void (a closed check may still be voided)."""
+
+    OPEN = "open"
+    CLOSED = "closed"
+    VOID = "void"
+
+
+OPEN, CLOSED, VOID = CheckStatus.OPEN, CheckStatus.CLOSED, CheckStatus.VOID
+FINAL = frozenset({OrderStatus.CLOSED, OrderStatus.VOID})  # an order that ended never reopens
 
 
 @dataclass(frozen=True)

@@ -7,13 +7,14 @@ from decimal import Decimal
 from typing import Any
 
 from maitred.camel import CamelModel
+from maitred.orders.rules import CheckStatus, OrderStatus
 
 
 class CheckRead(CamelModel):
     """One check as the POS last described it, and whether the RMS has heard of it."""
 
     check_number: str
-    status: str
+    status: CheckStatus
     total_amount: Decimal
     tax: Decimal
     tip: Decimal
@@ -35,7 +36,7 @@ class OrderRead(CamelModel):
     pos_order_id: str | None
     source: str  # "booking" (maitred opened it) | "pos" (walk-in)
     booking_id: str | None
-    status: str  # requested | open | closed | void | failed
+    status: OrderStatus
     pos_tables: list[str]
     party_size: int | None
     opened_at: datetime | None

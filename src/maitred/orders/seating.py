@@ -8,7 +8,6 @@ cancellation after the order opened is flagged, never voided: money is the POS's
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
@@ -20,7 +19,8 @@ from maitred.flags import service as flags
 from maitred.orders import events, linking, pos_calls
 from maitred.orders import repository as repo
 from maitred.orders.models import Check, PosOrder
-from maitred.orders.rules import FINAL, OPEN, CheckState
+from maitred.orders.rules import FINAL, OPEN, CheckState, OrderStatus
+from maitred.reservations import rules as booking
 from maitred.reservations.models import Reservation
 from maitred.tables import service as tables
 
@@ -34,38 +34,32 @@ SETTLED_BY_SEATING = (
 )
 
 
-@dataclass(frozen=True)
-class SeatingOutcome:
-    """What the reservation change did on the POS side."""
-
-    action: str  # "none" | "held" | "linked" | "create_requested" | "update_requested" | "flagged"
-    order_id: str | None = None
-
-
 def on_reservation(
     session: Session, reservation: Reservation, *, correlation_id: str | None
-) -> SeatingOutcome:
+) -> None:
     """Apply the POS side of a stored reservation change (in the same transaction)."""
     _link_claimed_checks(session, reservation, correlation_id)
     order = session.scalar(
         select(PosOrder).where(
-            PosOrder.reservation_id == reservation.id, PosOrder.status != "failed"
+            PosOrder.reservation_id == reservation.id, PosOrder.status != OrderStatus.FAILED
         )
     )
     status = reservation.status.strip().lower()
     seating = repo.seating_statuses(session, reservation.venue_id)
     subject = f"booking:{reservation.booking_id}"
     if status in CANCELLED_STATUSES:
-        return _cancelled(session, reservation, order, status)
+        _cancelled(session, reservation, order, status)
+        return
     if status not in seating and order is None:
-        return SeatingOutcome("none")
+        return
     translation = tables.translate_rms_to_pos(
         session, venue_id=reservation.venue_id, rms_table_ids=list(reservation.rms_tables)
     )
     if translation.missing:
         missing = ", ".join(translation.missing)
         why = f"no POS table mapped for RMS table(s) {missing}"
-        return _hold(session, reservation, order, why, {"missing": translation.missing})
+        _hold(session, reservation, order, why, {"missing": translation.missing})
+        return
     # One statement settles what a booking going through settles (it runs for every seated
     # booking, so no more than the one lookup it replaced).
     flags.settle(
@@ -75,11 +69,10 @@ def on_reservation(
         subjects=[subject],
         by="booking went through",
     )
-    pos_tables = translation.pos_table_ids
+    pos_tables = translation.table_ids
     if order is None:
-        linked = linking.link_open_order(session, reservation, pos_tables, correlation_id)
-        if linked is not None:
-            return SeatingOutcome("linked", linked.id)
+        if linking.link_open_order(session, reservation, pos_tables, correlation_id) is not None:
+            return
         order = _new_order(session, reservation, pos_tables)
         # decision 7: a walk-in for these guests may still be on its way (`orders.linking`).
         created = pos_calls.request_create(
@@ -90,16 +83,17 @@ def on_reservation(
             # goes through when the venue's links change.
             session.delete(order)
             session.flush()
-            return _hold(session, reservation, None, "the venue has no POS partner with a base URL")
-        return SeatingOutcome("create_requested", order.id)
+            why = "the venue has no POS partner with a base URL whose contract opens orders"
+            _hold(session, reservation, None, why)
+        return
     if order.status in FINAL:
-        return SeatingOutcome("none", order.id)
-    return _follow_changes(session, order, reservation, pos_tables, correlation_id)
+        return
+    _follow_changes(session, order, reservation, pos_tables, correlation_id)
 
 
 def _cancelled(
     session: Session, reservation: Reservation, order: PosOrder | None, status: str
-) -> SeatingOutcome:
+) -> None:
     """decision 6: a cancellation never voids an open POS order; it is flagged instead. A held
     booking that is cancelled holds nothing any more."""
     subject = f"booking:{reservation.booking_id}"
@@ -111,7 +105,7 @@ def _cancelled(
         by=f"booking {status}",
     )
     if order is None or order.status in FINAL:
-        return SeatingOutcome("none")
+        return
     flags.raise_flag(
         session,
         venue_id=reservation.venue_id,
@@ -120,7 +114,7 @@ def _cancelled(
         message=f"Booking {reservation.booking_id} was {status} but POS order "
         f"{order.pos_order_id or order.id} is open; it was not voided.",
     )
-    return SeatingOutcome("flagged", order.id)
+    return
 
 
 def _hold(
@@ -129,7 +123,7 @@ def _hold(
     order: PosOrder | None,
     why: str,
     data: dict[str, Any] | None = None,
-) -> SeatingOutcome:
+) -> None:
     """Hold the booking and show it: it goes through by itself once the cause is gone."""
     flags.raise_flag(
         session,
@@ -139,14 +133,15 @@ def _hold(
         message=f"Booking {reservation.booking_id} is held: {why}.",
         data=data,
     )
-    return SeatingOutcome("held", order.id if order else None)
+    return
 
 
 def follow(session: Session, reservation: Reservation, correlation_id: str | None) -> None:
     """Act on a stored booking change that can concern the POS (`orders.followups`)."""
     status = reservation.status.strip().lower()
     seating = repo.seating_statuses(session, reservation.venue_id)
-    concerned = status in seating | CANCELLED_STATUSES or reservation.payload.get("checks")
+    claims = booking.claimed_checks(reservation.payload)
+    concerned = status in seating | CANCELLED_STATUSES or claims
     if concerned or _has_order(session, reservation.id):
         on_reservation(session, reservation, correlation_id=correlation_id)
 
@@ -163,7 +158,7 @@ def _link_claimed_checks(
 ) -> None:
     """Checks the RMS lists in `checks[]` belong to this booking (multi-check); a check the POS
     has not reported yet is linked when it arrives (`orders.service`)."""
-    numbers = [str(number) for number in reservation.payload.get("checks") or []]
+    numbers = booking.claimed_checks(reservation.payload)
     if not numbers:
         return
     venue_id = reservation.venue_id
@@ -190,7 +185,7 @@ def _new_order(session: Session, reservation: Reservation, pos_tables: list[str]
         venue_id=reservation.venue_id,
         source="booking",
         reservation_id=reservation.id,
-        status="requested",
+        status=OrderStatus.REQUESTED,
         pos_tables=pos_tables,
         party_size=reservation.party_size,
         date=reservation.date,
@@ -209,18 +204,18 @@ def _follow_changes(
     reservation: Reservation,
     pos_tables: list[str],
     correlation_id: str | None,
-) -> SeatingOutcome:
+) -> None:
     """Table move, party size or items changed: forward them to the open order."""
     order.pos_tables, order.party_size = pos_tables, reservation.party_size
-    if pos_calls.body_hash(pos_calls.create_body(session, order, reservation)) == order.sent_hash:
-        return SeatingOutcome("none", order.id)
+    if pos_calls.unchanged(session, order, reservation):
+        return
     order.updated_at = now()
     if order.pos_order_id is None:
         # The create is not answered yet; the answer's handler sends this update.
         order.needs_update = True
-        return SeatingOutcome("update_requested", order.id)
+        return
     pos_calls.request_update(session, order, reservation, correlation_id)
-    return SeatingOutcome("update_requested", order.id)
+    return
 
 
 def check_for_new_order(session: Session, order: PosOrder, check_number: str) -> Check:

@@ -7,14 +7,12 @@ events they cause, are committed together before the POS gets its answer.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
-from pydantic import TypeAdapter
 from sqlalchemy.orm import Session
 
 from maitred.clock import now
-from maitred.connectors.mozrest.pos_wire import PosCheck, PosItem, PosOrder, PosOrderAnswer
 from maitred.errors import NotFound, field_details
 from maitred.flags import kinds
 from maitred.flags import service as flags
@@ -22,9 +20,8 @@ from maitred.orders import events, linking
 from maitred.orders import repository as repo
 from maitred.orders.models import Check
 from maitred.orders.models import PosOrder as PosOrderRow
-from maitred.orders.rules import CLOSED, FINAL, OPEN, VOID, CheckState, Stored, judge
-
-_ITEMS = TypeAdapter(list[PosItem])
+from maitred.orders.ports import OrderReport
+from maitred.orders.rules import CLOSED, FINAL, VOID, CheckState, OrderStatus, Stored, judge
 
 
 @dataclass(frozen=True)
@@ -33,37 +30,46 @@ class PosChange:
 
     venue_id: str
     action: str  # "create" | "update" | "close" | "void"
-    payload: PosOrder
+    payload: OrderReport
     order_ref: str | None = None
     correlation_id: str | None = None
 
 
-def apply_pos_order(session: Session, change: PosChange) -> PosOrderAnswer:
+@dataclass(frozen=True)
+class Applied:
+    """What maitred answers the POS: its id of the order and the order's status."""
+
+    order_id: str
+    status: str
+
+
+def apply_pos_order(session: Session, change: PosChange) -> Applied:
     """Store the POS's state of an order and enqueue the pos_order events it produces."""
     order = _resolve(session, change)
     at = now()
     stale = (
-        change.payload.updatedAt is not None
+        change.payload.updated_at is not None
         and order.pos_updated_at is not None
-        and change.payload.updatedAt < order.pos_updated_at
+        and change.payload.updated_at < order.pos_updated_at
     )
     if stale or (order.status in FINAL and change.action != "void"):
         # decision 10: an older state never overwrites a newer one; a closed order stays closed.
-        return PosOrderAnswer(id=order.id, status=order.status)
+        return Applied(order.id, order.status)
     ended = order.status not in FINAL
     _update_order(order, change, at)
     if ended and order.status in FINAL:
         _settle_ended(session, order)
     checks = _CheckWriter(session, order, change, at)
-    for wire_check in change.payload.checks:
-        status = VOID if change.action == "void" else wire_check.status
-        checks.apply(_wire_state(wire_check, status, change.payload.updatedAt or at))
+    updated_at = change.payload.updated_at or at
+    for reported in change.payload.checks:
+        status = VOID if change.action == "void" else reported.status
+        checks.apply(replace(reported, status=status, updated_at=updated_at))
     if change.action == "void":
         for check in repo.checks_of(session, order.id):
             if check.status != VOID:
                 checks.apply(_as_state(check, VOID, at), check)
     checks.finish()
-    return PosOrderAnswer(id=order.id, status=order.status)
+    return Applied(order.id, order.status)
 
 
 def _settle_ended(session: Session, order: PosOrderRow) -> None:
@@ -89,12 +95,13 @@ def _settle_ended(session: Session, order: PosOrderRow) -> None:
 
 
 def _resolve(session: Session, change: PosChange) -> PosOrderRow:
-    refs = [r for r in (change.order_ref, change.payload.id) if r]
+    pos_order_id = change.payload.pos_order_id
+    refs = [r for r in (change.order_ref, pos_order_id) if r]
     for ref in refs:
         found = repo.find_order(session, venue_id=change.venue_id, ref=ref)
         if found is not None:
             if found.pos_order_id is None:
-                found.pos_order_id = change.payload.id
+                found.pos_order_id = pos_order_id
             return found
     if change.action != "create":
         raise NotFound(
@@ -102,7 +109,7 @@ def _resolve(session: Session, change: PosChange) -> PosOrderRow:
         )
     tables = list(change.payload.tables or [])
     booked = linking.booking_order_for_walk_in(
-        session, venue_id=change.venue_id, pos_order_id=change.payload.id, pos_tables=tables
+        session, venue_id=change.venue_id, pos_order_id=pos_order_id, pos_tables=tables
     )
     if booked is not None:  # decision 7: the booking came first; this walk-in is its order
         return booked
@@ -110,9 +117,9 @@ def _resolve(session: Session, change: PosChange) -> PosOrderRow:
     order = PosOrderRow(
         id=str(uuid.uuid4()),
         venue_id=change.venue_id,
-        pos_order_id=change.payload.id,
+        pos_order_id=pos_order_id,
         source="pos",
-        status=OPEN,
+        status=OrderStatus.OPEN,
         pos_tables=tables,
         opened_at=at,
         needs_update=False,
@@ -128,15 +135,15 @@ def _update_order(order: PosOrderRow, change: PosChange, at: datetime) -> None:
     payload = change.payload
     if payload.tables:
         order.pos_tables = list(payload.tables)
-    if payload.partySize is not None:
-        order.party_size = payload.partySize
-    if order.status == "requested":
-        order.status = OPEN
-    if change.action == "close" or payload.status == CLOSED:
-        order.status, order.closed_at = CLOSED, order.closed_at or at
+    if payload.party_size is not None:
+        order.party_size = payload.party_size
+    if order.status == OrderStatus.REQUESTED:
+        order.status = OrderStatus.OPEN
+    if change.action == "close" or payload.status == OrderStatus.CLOSED:
+        order.status, order.closed_at = OrderStatus.CLOSED, order.closed_at or at
     if change.action == "void":
-        order.status, order.voided_at = VOID, order.voided_at or at
-    order.pos_updated_at = payload.updatedAt or at
+        order.status, order.voided_at = OrderStatus.VOID, order.voided_at or at
+    order.pos_updated_at = payload.updated_at or at
     order.updated_at = at
 
 
@@ -154,22 +161,6 @@ def _as_state(check: Check, status: str, at: datetime | None) -> CheckState:
     )
 
 
-def _wire_state(wire: PosCheck, status: str, updated_at: datetime) -> CheckState:
-    return CheckState(
-        check_number=wire.checkNumber,
-        status=status,
-        total_amount=wire.totalAmount,
-        tax=wire.tax,
-        tip=wire.tip,
-        discount=wire.discount,
-        payment_method=wire.paymentMethod,
-        items=tuple(
-            tuple(sorted(item.items())) for item in _ITEMS.dump_python(wire.items, mode="json")
-        ),
-        updated_at=updated_at,
-    )
-
-
 class _CheckWriter:
     """Applies one POS call's check states: one query for the stored checks, one for the
     claims, one flush, and the events enqueued together. (Check by check, a 100-check order
@@ -177,7 +168,7 @@ class _CheckWriter:
 
     def __init__(self, session: Session, order: PosOrderRow, change: PosChange, at: datetime):
         self.session, self.order, self.at = session, order, at
-        numbers = [check.checkNumber for check in change.payload.checks]
+        numbers = [check.check_number for check in change.payload.checks]
         venue_id = order.venue_id
         self.stored = repo.checks_by_number(session, venue_id=venue_id, numbers=numbers)
         unknown = [number for number in numbers if number not in self.stored]

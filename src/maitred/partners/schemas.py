@@ -17,6 +17,7 @@ from pydantic import (
 
 from maitred import text
 from maitred.camel import CamelModel
+from maitred.partners.models import DEFAULT_CONTRACT
 
 MAX_KEY_LENGTH = 512  # longer Bearer values are refused before hashing
 # Our ids: the length and the characters checked apart, so each error says which is wrong.
@@ -68,6 +69,8 @@ class PartnerFields(CamelModel, text.StorableModel):
     model_config = ConfigDict(extra="forbid")
 
     kind: PartnerKind
+    # The API the partner speaks; checked against the contracts maitred knows when stored.
+    contract: Annotated[str, StringConstraints(min_length=1, max_length=32)] = DEFAULT_CONTRACT
     name: Annotated[str, StringConstraints(max_length=200)] | None = None
     api_key: ApiKey | None = None
     base_url: Url | None = None
@@ -87,6 +90,7 @@ class PartnerRead(CamelModel):
 
     id: str
     kind: str
+    contract: str
     name: str | None
     base_url: str | None
     webhook_url: str | None

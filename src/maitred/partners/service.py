@@ -14,7 +14,7 @@ from maitred import clock
 from maitred.deliveries import service as deliveries
 from maitred.errors import BadRequest, Conflict, NotFound, field_details
 from maitred.netguard import NetPolicy
-from maitred.partners import repository
+from maitred.partners import contracts, repository
 from maitred.partners.models import Partner
 from maitred.partners.schemas import (
     MAX_KEY_LENGTH,
@@ -95,6 +95,7 @@ def upsert_partner(session: Session, spec: PartnerSpec, box: SecretBox) -> Chang
     """Make partner `spec.id` match `spec`; "unchanged" (no write at all) when it already does.
     The change lists each field it set or changed (secrets without their values)."""
     given = spec.model_fields_set
+    contracts.check(spec.contract, spec.kind)
     key_hash = hash_key(spec.api_key) if spec.api_key is not None else None
     if key_hash is not None and repository.key_holder(session, key_hash) not in (None, spec.id):
         raise BadRequest(details=field_details("api_key", "already used by another partner"))
@@ -129,7 +130,8 @@ def _change(
 
 def _reach_changed(session: Session, partner: Partner, before: dict[str, object]) -> None:
     """How maitred reaches the partner changed: its deliveries, retries and replays included,
-    go to its current URLs, and the tables of its venues are fetched again."""
+    go to its current URLs, and the tables of its venues are fetched again (with its current
+    contract)."""
     if (before["base_url"], before["webhook_url"]) != (partner.base_url, partner.webhook_url):
         deliveries.move_partner_endpoints(
             session,
@@ -137,7 +139,12 @@ def _reach_changed(session: Session, partner: Partner, before: dict[str, object]
             webhook_url=partner.webhook_url,
             base_url=partner.base_url,
         )
-    if (before["base_url"], before["token"]) != (partner.base_url, partner.token_encrypted):
+    reach = ("base_url", "token", "contract")
+    if tuple(before[name] for name in reach) != (
+        partner.base_url,
+        partner.token_encrypted,
+        partner.contract,
+    ):
         venue_changes.links_changed(session, tables_schedule.linked_to(session, partner.id))
 
 
@@ -155,6 +162,7 @@ _COMPARED = {
     "token": "token_encrypted",
     "webhook_url": "webhook_url",
     "signing_secret": "signing_secret_encrypted",
+    "contract": "contract",
 }
 _SECRETS = frozenset({"api_key", "token", "signing_secret"})
 
@@ -171,6 +179,7 @@ def _assign(
     (ciphertexts differ on every encryption, so comparing them would never say unchanged)."""
     given = spec.model_fields_set
     partner.kind = spec.kind
+    partner.contract = spec.contract
     partner.name = spec.name
     partner.base_url = spec.base_url
     partner.webhook_url = spec.webhook_url
@@ -215,6 +224,7 @@ def to_read(partner: Partner) -> PartnerRead:
     return PartnerRead(
         id=partner.id,
         kind=partner.kind,
+        contract=partner.contract,
         name=partner.name,
         base_url=partner.base_url,
         webhook_url=partner.webhook_url,

@@ -1,5 +1,5 @@
 """Reservation queries, on the ingest hot path: plain SQL on the job's driver connection (see
-`maitred.inbox.repository` for why), with JSON and timestamps adapted here."""
+`maitred.db.sql` for why), with JSON and timestamps adapted here."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from maitred.inbox.repository import dialect_sql, execute, timestamp
+from maitred.db.sql import dialect_sql, execute, timestamp
 
 JSON_COLUMNS = ("rms_tables", "items", "payload")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 
@@ -18,7 +19,41 @@ class BookingState:
     date: int  # Unix seconds, UTC
     tables: list[str]
     items: list[dict[str, Any]] | None  # None: omitted (or sent empty)
-    payload: dict[str, Any]  # every known field, JSON types; `items` absent when omitted
+    payload: dict[str, Any]  # the booking document (below), JSON types; `items` absent if omitted
+
+
+# The stored booking document (`reservations.payload`) is maitred's canonical booking, which an
+# RMS contract's mapping produces (docs/decisions/0021): `bookingId`, `status`, `partySize`,
+# `date`, `tables`, `items` ({sku, quantity, notes}), `contact` ({firstname, lastname, email,
+# telephone}), `prepayment` and `checks` (check numbers the booking claims). What the POS side
+# reads of it, it reads through these.
+
+
+@dataclass(frozen=True)
+class Guest:
+    """Who the booking is for, as far as the POS is told."""
+
+    name: str | None
+    email: str | None
+    telephone: str | None
+
+
+def guest(payload: dict[str, Any]) -> Guest:
+    """The guest of a booking document."""
+    contact = payload.get("contact") or {}
+    name = " ".join(p for p in (contact.get("firstname"), contact.get("lastname")) if p)
+    return Guest(name or None, contact.get("email"), contact.get("telephone"))
+
+
+def prepayment(payload: dict[str, Any] | None) -> Decimal | None:
+    """What the guest paid ahead, if anything."""
+    value = (payload or {}).get("prepayment")
+    return None if value is None else Decimal(str(value))
+
+
+def claimed_checks(payload: dict[str, Any]) -> list[str]:
+    """The POS check numbers the booking claims (multi-check), as text."""
+    return [str(number) for number in payload.get("checks") or []]
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection
-from sqlalchemy.orm import Session
 
 from maitred.clock import now
 from maitred.errors import NotFound, field_details
@@ -28,24 +27,6 @@ class Receipt:
     change: ReservationChange | None
 
 
-def receive_rms_booking(
-    session: Session,
-    *,
-    partner_id: str,
-    external_venue_id: str,
-    state: BookingState,
-    correlation_id: str | None,
-) -> Receipt:
-    """Resolve the RMS's venue id, record the event once, apply the state if it is new."""
-    return receive_on(
-        session.connection(),
-        partner_id=partner_id,
-        external_venue_id=external_venue_id,
-        state=state,
-        correlation_id=correlation_id,
-    )
-
-
 def receive_on(
     connection: Connection,
     *,
@@ -54,7 +35,8 @@ def receive_on(
     state: BookingState,
     correlation_id: str | None,
 ) -> Receipt:
-    """`receive_rms_booking` on the job's connection (the intake batches many per job)."""
+    """Resolve the RMS's venue id, record the event once, apply the state if it is new (on the
+    job's connection: the intake batches many per job)."""
     venue_id = venues.resolve_external(
         connection, partner_id=partner_id, external_id=external_venue_id
     )
@@ -83,15 +65,6 @@ def receive_on(
         correlation_id=correlation_id,
     )
     return Receipt(venue_id=venue_id, duplicate=False, change=change)
-
-
-def apply_reservation(
-    session: Session, *, venue_id: str, partner_id: str, state: BookingState
-) -> ReservationChange:
-    """Upsert a booking's full state; the version moves only when the content changed."""
-    connection = session.connection()
-    stored = repository.find(connection, venue_id=venue_id, booking_id=state.booking_id)
-    return _apply(connection, venue_id=venue_id, partner_id=partner_id, state=state, stored=stored)
 
 
 def _apply(

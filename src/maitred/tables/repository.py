@@ -10,7 +10,7 @@ from typing import cast
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from maitred.inbox.repository import dialect_sql, execute
+from maitred.db.sql import dialect_sql, execute
 from maitred.partners.models import Partner
 from maitred.tables.models import ACTIVE_STATES, PosTableRecord, RmsTableRecord, TableMapping
 from maitred.venues.models import Venue, VenueLink
@@ -31,6 +31,7 @@ class PartnerLink:
     external_venue_id: str
     base_url: str | None
     token_encrypted: str | None
+    contract: str  # the API the partner speaks
 
 
 def venue_exists(session: Session, venue_id: str) -> bool:
@@ -50,7 +51,14 @@ def partner_links(session: Session, venue_id: str) -> dict[str, PartnerLink]:
     for role, partner_id, external_id, partner in rows:
         links.setdefault(
             role,
-            PartnerLink(role, partner_id, external_id, partner.base_url, partner.token_encrypted),
+            PartnerLink(
+                role,
+                partner_id,
+                external_id,
+                partner.base_url,
+                partner.token_encrypted,
+                partner.contract,
+            ),
         )
     return links
 

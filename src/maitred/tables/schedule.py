@@ -4,7 +4,7 @@ A venue is due when its links (or a linked partner's URL or token) changed, when
 `MAITRED_TABLES_REFRESH_INTERVAL` has passed since the last success, and, after a failure, again
 after a back-off. A venue never seen here is due at once. Workers claim a due venue with a
 conditional update (a lease), so two workers never fetch the same venue at the same time.
-These functions flush, never commit; `tables.auto` does the fetching.
+These functions flush, never commit; `maitred.flows.tables` does the fetching.
 """
 
 from __future__ import annotations

@@ -22,19 +22,12 @@ class PosTable:
 
 @dataclass(frozen=True)
 class Translation:
-    """Table ids translated to the other side, and the ids that could not be.
+    """Table ids translated to the other side (in input order, without duplicates: POS ids
+    from `translate_rms_to_pos`, RMS ids from `translate_pos_to_rms`), and the ids that could
+    not be translated."""
 
-    `pos_table_ids` holds the translated ids in input order without duplicates; for
-    `translate_pos_to_rms` they are RMS ids (`table_ids` names them without the direction).
-    """
-
-    pos_table_ids: list[str]
+    table_ids: list[str]
     missing: list[str]
-
-    @property
-    def table_ids(self) -> list[str]:
-        """The translated ids, whichever direction was asked for."""
-        return self.pos_table_ids
 
 
 class TableRead(CamelModel):

@@ -1,4 +1,5 @@
-"""Table mapping use cases: refresh from the partners, operator actions, and id translation.
+"""Table mapping rules that need data: the operator's actions, the views, and id translation
+(the refresh from the partners is a use case: `maitred.flows.tables`).
 
 Translation uses only active (`auto` / `confirmed`), non-stale mappings; an id it cannot
 translate is reported in `Translation.missing`, never dropped silently (spec decision 3).
@@ -6,18 +7,13 @@ translate is reported in `Translation.missing`, never dropped silently (spec dec
 
 from __future__ import annotations
 
-import asyncio
-from typing import TYPE_CHECKING
-
 from sqlalchemy.orm import Session
 
-from maitred.capabilities import service as capabilities
 from maitred.clock import now
 from maitred.errors import Conflict, NotFound
-from maitred.monitoring.service import insert_traces
 from maitred.reservations import again as reservations_again
-from maitred.tables import client, schedule, sync
 from maitred.tables import repository as repo
+from maitred.tables import sync
 from maitred.tables.models import ACTIVE_STATES, TableMapping
 from maitred.tables.schemas import (
     MappingRead,
@@ -28,9 +24,6 @@ from maitred.tables.schemas import (
     Translation,
 )
 
-if TYPE_CHECKING:
-    from maitred.runtime import Runtime
-
 __all__ = [
     "MappingsView",
     "PosTable",
@@ -39,7 +32,7 @@ __all__ = [
     "confirm",
     "mappings",
     "pos_tables",
-    "refresh",
+    "require_venue",
     "translate_pos_to_rms",
     "translate_rms_to_pos",
     "unmap",
@@ -48,77 +41,12 @@ __all__ = [
 CONFIRMED_REASON = "confirmed by operator"
 
 
-async def refresh(runtime: Runtime, venue_id: str) -> RefreshReport:
-    """Fetch both partners' table listings, then store them, flag drift and match in one job."""
-    targets = await asyncio.to_thread(_targets, runtime, venue_id)
-    http = await runtime.open_http()
-    listings = await client.fetch_all(http, targets, trace_limit=runtime.settings.trace_body_limit)
-    traces = [listing.trace for listing in listings]
-
-    def record(session: Session) -> None:
-        insert_traces(session, traces)
-        for target, listing in zip(targets, listings, strict=True):
-            if listing.error is None or listing.unsupported:
-                capabilities.record(
-                    session,
-                    venue_id=venue_id,
-                    partner_id=target.partner_id,
-                    feature=capabilities.TABLES_LIST,
-                    supported=listing.error is None,
-                    reason=f"HTTP {listing.trace.status_code} to GET {listing.trace.url}",
-                )
-
-    for listing in listings:
-        if listing.error is not None:
-            # Never mark tables gone on a failed fetch: keep what we had, record the calls.
-            await runtime.writer.run(record)
-            raise listing.error
-    rms, pos = (listing.tables or [] for listing in listings)
-
-    interval = runtime.settings.tables_refresh_interval
-
-    def job(session: Session) -> RefreshReport:
-        record(session)
-        at = now()
-        report = sync.apply_refresh(session, venue_id=venue_id, rms=rms, pos=pos, at=at)
-        schedule.record_success(session, venue_id, at=at, interval=interval)
-        if report.auto_applied or report.recovered:  # a held booking may go through now
-            reservations_again.release_held(session, venue_id=venue_id)
-        return report
-
-    return await runtime.writer.run(job)
-
-
-def _targets(runtime: Runtime, venue_id: str) -> list[client.ListingTarget]:
-    with runtime.db.read_sessions() as session:
-        _require_venue(session, venue_id)
-        links = repo.partner_links(session, venue_id)
-    targets = []
-    for role in ("rms", "pos"):
-        link = links.get(role)
-        if link is None:
-            raise Conflict(f"Venue {venue_id} has no {role.upper()} partner linked")
-        if not link.base_url:
-            raise Conflict(f"Partner {link.partner_id} has no base URL to list tables from")
-        targets.append(
-            client.ListingTarget(
-                role=role,
-                partner_id=link.partner_id,
-                base_url=link.base_url,
-                external_venue_id=link.external_venue_id,
-                token=runtime.secrets.decrypt(link.token_encrypted),
-                venue_id=venue_id,
-            )
-        )
-    return targets
-
-
 def confirm(
     session: Session, *, venue_id: str, rms_table_id: str, pos_table_id: str
 ) -> MappingRead:
     """Map an RMS table to a POS table as the operator says (replaces any other mapping); the
     bookings held at the venue are followed again."""
-    _require_venue(session, venue_id)
+    require_venue(session, venue_id)
     _require_present(session, "rms", venue_id, rms_table_id)
     _require_present(session, "pos", venue_id, pos_table_id)
     repo.delete_active_of_rms(session, venue_id, rms_table_id)
@@ -145,7 +73,7 @@ def confirm(
 
 def unmap(session: Session, *, venue_id: str, rms_table_id: str) -> MappingRead:
     """Remove an RMS table's active mapping; matching will not re-apply that pair by itself."""
-    _require_venue(session, venue_id)
+    require_venue(session, venue_id)
     mapping = repo.active_mapping(session, venue_id, rms_table_id)
     if mapping is None:
         raise NotFound(f"RMS table {rms_table_id} has no mapping at venue {venue_id}")
@@ -173,7 +101,7 @@ def unmap(session: Session, *, venue_id: str, rms_table_id: str) -> MappingRead:
 
 def mappings(session: Session, venue_id: str) -> MappingsView:
     """Both sides' tables, active mappings, suggestions, stale ones and what is unmapped."""
-    _require_venue(session, venue_id)
+    require_venue(session, venue_id)
     rms = [TableRead.model_validate(t) for t in repo.tables(session, "rms", venue_id)]
     pos = [TableRead.model_validate(t) for t in repo.tables(session, "pos", venue_id)]
     rows = [MappingRead.model_validate(m) for m in repo.mappings(session, venue_id)]
@@ -203,13 +131,13 @@ def translate_rms_to_pos(
     for rms_id in rms_table_ids:
         pos_id = found.get(rms_id)
         _append_once(missing if pos_id is None else translated, pos_id or rms_id)
-    return Translation(pos_table_ids=translated, missing=missing)
+    return Translation(table_ids=translated, missing=missing)
 
 
 def translate_pos_to_rms(
     session: Session, *, venue_id: str, pos_table_ids: list[str]
 ) -> Translation:
-    """RMS table ids for a POS order's tables (in `pos_table_ids`, the translated side)."""
+    """RMS table ids for a POS order's tables."""
     found = repo.usable_by_pos(session, venue_id, pos_table_ids)
     translated: list[str] = []
     missing: list[str] = []
@@ -218,7 +146,7 @@ def translate_pos_to_rms(
             _append_once(missing, pos_id)
         for rms_id in found.get(pos_id, []):
             _append_once(translated, rms_id)
-    return Translation(pos_table_ids=translated, missing=missing)
+    return Translation(table_ids=translated, missing=missing)
 
 
 def pos_tables(session: Session, *, venue_id: str) -> list[PosTable]:
@@ -234,7 +162,8 @@ def _append_once(values: list[str], value: str) -> None:
         values.append(value)
 
 
-def _require_venue(session: Session, venue_id: str) -> None:
+def require_venue(session: Session, venue_id: str) -> None:
+    """NotFound unless the venue exists."""
     if not repo.venue_exists(session, venue_id):
         raise NotFound(f"Venue {venue_id} not found")
 

@@ -29,13 +29,15 @@ def apply_refresh(
     session: Session,
     *,
     venue_id: str,
-    rms: Sequence[TableRef],
-    pos: Sequence[TableRef],
+    rms: Sequence[TableRef] | None,
+    pos: Sequence[TableRef] | None,
     at: datetime,
 ) -> RefreshReport:
-    """Store both listings, flag drift and apply matching; flushes, never commits."""
-    rms_report = store_listing(session, "rms", venue_id, rms, at)
-    pos_report = store_listing(session, "pos", venue_id, pos, at)
+    """Store both listings, flag drift and apply matching; flushes, never commits. A side
+    given as None was not listed (its partner's contract has no listing): its stored tables
+    stand for it, unchanged."""
+    rms_report, rms = _listed(session, "rms", venue_id, rms, at)
+    pos_report, pos = _listed(session, "pos", venue_id, pos, at)
     rows = repo.mappings(session, venue_id)
     renamed = {r.id for r in rms_report.renamed}, {r.id for r in pos_report.renamed}
     stale, recovered = flag_drift(rows, rms, pos, renamed, at)
@@ -52,6 +54,20 @@ def apply_refresh(
         stale=_read(stale),
         recovered=_read(recovered),
     )
+
+
+def _listed(
+    session: Session, side: str, venue_id: str, listed: Sequence[TableRef] | None, at: datetime
+) -> tuple[SideReport, Sequence[TableRef]]:
+    """One side's report and tables: the listing stored, or the stored tables when unlisted."""
+    if listed is not None:
+        return store_listing(session, side, venue_id, listed, at), listed
+    stored = [
+        TableRef(table.external_id, table.name, table.area)
+        for table in repo.tables(session, side, venue_id)
+        if table.present
+    ]
+    return SideReport(count=len(stored)), stored
 
 
 def store_listing(

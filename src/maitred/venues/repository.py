@@ -11,7 +11,7 @@ _RESOLVE = select(VenueLink.venue_id).where(
     VenueLink.partner_id == bindparam("partner_id"),
     VenueLink.external_id == bindparam("external_id"),
 )
-# The same query on the driver connection, for the ingest hot path (see maitred.inbox.repository).
+# The same query on the driver connection, for the ingest hot path (see maitred.db.sql).
 _RESOLVE_SQL = {
     "sqlite": "SELECT venue_id FROM venue_links WHERE partner_id = ? AND external_id = ?",
     "postgresql": "SELECT venue_id FROM venue_links WHERE partner_id = %s AND external_id = %s",

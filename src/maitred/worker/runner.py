@@ -11,12 +11,13 @@ from typing import Protocol
 import structlog
 from sqlalchemy.exc import OperationalError
 
+from maitred import boot
 from maitred.clock import get_clock
 from maitred.config import Settings
 from maitred.deliveries.dispatcher import Dispatcher
 from maitred.errors import ServiceUnavailable
+from maitred.flows import reconcile, retention
 from maitred.monitoring.service import TraceRecorder
-from maitred.orders import reconcile, retention
 from maitred.runtime import Runtime
 from maitred.worker.followups import FollowUpLoop
 from maitred.worker.tables import TablesSweeper
@@ -129,6 +130,7 @@ async def start_in_process(runtime: Runtime, recorder: TraceRecorder) -> Stoppab
 async def run_worker(settings: Settings) -> None:
     """Run a dispatcher and the reconcile sweep until SIGTERM/SIGINT, then finish the sends in
     flight and exit."""
+    boot.install()
     runtime = Runtime.build(settings)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -11,8 +11,8 @@ import structlog
 from maitred import signals
 from maitred.db.errors import database_unavailable
 from maitred.errors import ServiceUnavailable
+from maitred.flows import tables as auto
 from maitred.runtime import Runtime
-from maitred.tables import auto
 
 log = structlog.get_logger(__name__)
 

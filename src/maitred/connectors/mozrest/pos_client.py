@@ -3,7 +3,8 @@ order. spec: contracts §1.6.4 and §1.6.5 (`GET /venue/{venueId}/orders[/{order
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
@@ -11,9 +12,12 @@ from pydantic import TypeAdapter, ValidationError
 from yarl import URL
 
 from maitred.connectors import fetch
+from maitred.connectors.mozrest.pos_mapping import order_report
 from maitred.connectors.mozrest.pos_wire import PosOrder
 from maitred.errors import PartnerError, PartnerRejected
 from maitred.monitoring.service import TraceRecord
+from maitred.orders.ports import OrderListing, OrderLookup, OrderReport
+from maitred.partners.reach import Reach
 
 TIMEOUT_SECONDS = 10.0
 MAX_LISTING_BYTES = 20_000_000  # a day of closed orders of a busy venue, with room to spare
@@ -28,85 +32,75 @@ class ListedOrder(PosOrder):
     hubId: str | None = None
 
 
-@dataclass(frozen=True)
-class PosTarget:
-    """Where and how to ask a venue's POS for its orders."""
-
-    venue_id: str  # ours
-    partner_id: str
-    base_url: str
-    external_venue_id: str
-    token: str | None
-    correlation_id: str  # of this run, on every trace and event
-    trace_limit: int
-
-    def url(self, *path: str) -> URL:
-        """`{base_url}/venue/{venueId}/orders[/…]`."""
-        base = URL(f"{self.base_url.rstrip('/')}/venue/{self.external_venue_id}/orders")
-        return base.joinpath(*path) if path else base
-
-    def call(self, label: str, max_bytes: int) -> fetch.Call:
-        """The limits and identity of one GET to this POS."""
-        return fetch.Call(
-            partner_id=self.partner_id,
-            venue_id=self.venue_id,
-            token=self.token,
-            label=label,
-            timeout=TIMEOUT_SECONDS,
-            max_bytes=max_bytes,
-            trace_limit=self.trace_limit,
-            correlation_id=self.correlation_id,
-        )
+def orders_url(reach: Reach, *path: str) -> URL:
+    """`{base_url}/venue/{venueId}/orders[/…]`."""
+    base = URL(f"{reach.base_url.rstrip('/')}/venue/{reach.external_venue_id}/orders")
+    return base.joinpath(*path) if path else base
 
 
-@dataclass(frozen=True)
-class Pull:
-    """One listing call's outcome: the orders it returned, entries it could not read, trace."""
-
-    orders: list[ListedOrder]
-    problems: list[str]
-    trace: TraceRecord
-    error: PartnerError | None = None
-    unsupported: bool = False  # the POS answered 404/405/501: it has no order listing
-
-
-@dataclass(frozen=True)
-class Lookup:
-    """One order fetched by id: the order, or the status and error; always the trace."""
-
-    ref: str
-    order: ListedOrder | None
-    status: int | None
-    trace: TraceRecord
-    error: PartnerError | None = None
-
-
-async def pull(http: aiohttp.ClientSession, pos: PosTarget, query: dict[str, str]) -> Pull:
-    """One listing call (no redirects, bounded); never raises."""
-    fetched = await fetch.get(
-        http, pos.url().with_query(query), pos.call("POS orders", MAX_LISTING_BYTES)
+def _call(reach: Reach, label: str, max_bytes: int) -> fetch.Call:
+    """The limits and identity of one GET to this POS."""
+    return fetch.Call(
+        partner_id=reach.partner_id,
+        venue_id=reach.venue_id,
+        token=reach.token,
+        label=label,
+        timeout=TIMEOUT_SECONDS,
+        max_bytes=max_bytes,
+        trace_limit=reach.trace_limit,
+        correlation_id=reach.correlation_id,
     )
-    orders: list[ListedOrder] = []
-    problems: list[str] = []
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+async def pull(
+    http: aiohttp.ClientSession,
+    reach: Reach,
+    *,
+    closed_between: tuple[datetime, datetime] | None,
+) -> OrderListing:
+    """One listing call, of the open orders or of those closed in a window (no redirects,
+    bounded); never raises."""
+    query = {"status": "open"}
+    if closed_between is not None:
+        since, until = closed_between
+        query = {"status": "closed", "from": _iso(since), "until": _iso(until)}
+    fetched = await fetch.get(
+        http, orders_url(reach).with_query(query), _call(reach, "POS orders", MAX_LISTING_BYTES)
+    )
     if fetched.error is not None or fetched.body is None:
-        return Pull(orders, problems, fetched.trace, fetched.error, fetched.unsupported)
+        return OrderListing([], [], fetched.trace, fetched.error, fetched.unsupported)
+    orders: list[OrderReport] = []
+    problems: list[str] = []
     error = _read_listing(fetched.body, orders, problems)
     if error is not None:
-        return Pull([], problems, _failed(fetched.trace, error), error)
-    return Pull(orders, problems, fetched.trace)
+        return OrderListing([], problems, _failed(fetched.trace, error), error)
+    return OrderListing(orders, problems, fetched.trace)
 
 
-async def lookup(http: aiohttp.ClientSession, pos: PosTarget, ref: str) -> Lookup:
+async def lookup(http: aiohttp.ClientSession, reach: Reach, ref: str) -> OrderLookup:
     """`GET …/orders/{ref}`: one order by the POS's id; never raises."""
-    fetched = await fetch.get(http, pos.url(ref), pos.call("POS order", MAX_ORDER_BYTES))
+    fetched = await fetch.get(
+        http, orders_url(reach, ref), _call(reach, "POS order", MAX_ORDER_BYTES)
+    )
     if fetched.error is not None or fetched.body is None:
-        return Lookup(ref, None, fetched.status, fetched.trace, fetched.error)
+        return OrderLookup(ref, None, fetched.status, fetched.trace, fetched.error)
     try:
         order = ListedOrder.model_validate_json(fetched.body)
     except ValidationError as exc:
         error = PartnerRejected(f"POS order {ref}: {exc.error_count()} invalid field(s)")
-        return Lookup(ref, None, fetched.status, _failed(fetched.trace, error), error)
-    return Lookup(ref, order, fetched.status, fetched.trace)
+        return OrderLookup(ref, None, fetched.status, _failed(fetched.trace, error), error)
+    return OrderLookup(ref, _report(order), fetched.status, fetched.trace)
+
+
+def _report(listed: ListedOrder) -> OrderReport:
+    """The order payload a POS call would have carried, and the hub id the POS kept."""
+    return order_report(
+        PosOrder.model_validate(listed.model_dump(exclude={"hubId"})), hub_id=listed.hubId
+    )
 
 
 def _failed(trace: TraceRecord, error: PartnerError) -> TraceRecord:
@@ -115,7 +109,7 @@ def _failed(trace: TraceRecord, error: PartnerError) -> TraceRecord:
 
 
 def _read_listing(
-    body: bytes, orders: list[ListedOrder], problems: list[str]
+    body: bytes, orders: list[OrderReport], problems: list[str]
 ) -> PartnerError | None:
     """Read a listing into `orders`; an entry that is not an order is noted, not fatal."""
     try:
@@ -124,7 +118,7 @@ def _read_listing(
         return PartnerRejected("POS orders: not a list of orders")
     for index, entry in enumerate(entries):
         try:
-            orders.append(ListedOrder.model_validate(entry))
+            orders.append(_report(ListedOrder.model_validate(entry)))
         except ValidationError as exc:
             label = entry.get("id", f"#{index}")
             problems.append(f"order {label!s:.64}: {exc.error_count()} invalid field(s)")

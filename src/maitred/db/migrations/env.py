@@ -6,7 +6,7 @@ from alembic import context
 from sqlalchemy import pool
 
 from maitred.db.engine import make_throwaway_engine
-from maitred.db.models import Base
+from maitred.schema import Base
 
 config = context.config
 target_metadata = Base.metadata

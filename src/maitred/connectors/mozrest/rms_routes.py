@@ -12,18 +12,18 @@ from starlette.concurrency import run_in_threadpool
 from starlette.routing import BaseRoute, Route
 
 from maitred import signals
-from maitred.api.bodies import json_bytes
-from maitred.api.deps import authenticate_partner, get_runtime
-from maitred.api.errors import validation_details
 from maitred.connectors.mozrest.rms_mapping import booking_state
 from maitred.connectors.mozrest.wire import Accepted, PosTable, PosTables, ReservationWebhook
 from maitred.errors import BadRequest, NotFound, field_details
+from maitred.flows import tables as tables_flow
+from maitred.flows.booking_intake import BookingIntake
 from maitred.partners.service import Caller
-from maitred.reservations.intake import BookingIntake
 from maitred.runtime import Runtime
-from maitred.tables import auto as tables_auto
 from maitred.tables import service as tables
 from maitred.venues import repository as venues
+from maitred.web.bodies import json_bytes
+from maitred.web.deps import authenticate_partner, get_runtime
+from maitred.web.validation import validation_details
 
 router = APIRouter(tags=["RMS"])
 INTAKE = "reservations.intake"
@@ -153,7 +153,7 @@ async def pos_tables(
     if ours is None:
         raise _unknown_venue()
     request.state.venue_id = ours
-    await tables_auto.read_through(runtime, ours)
+    await tables_flow.read_through(runtime, ours)
 
     def read() -> list[PosTable]:
         with runtime.db.read_sessions() as session:

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from maitred import terminal
 from maitred.commands import run_async
+from maitred.flows import tables as tables_flow
 from maitred.runtime import Runtime
 from maitred.tables import service
 from maitred.tables.schemas import MappingRead, MappingsView, RefreshReport, TableRead
@@ -35,7 +36,7 @@ def show(venue: VenueArg) -> None:
 @app.command()
 def refresh(venue: VenueArg) -> None:
     """Fetch both partners' table listings and re-run matching."""
-    _print_report(run_async(lambda runtime: service.refresh(runtime, venue)))
+    _print_report(run_async(lambda runtime: tables_flow.refresh(runtime, venue)))
 
 
 @app.command("map")

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperGroup
 
-from maitred import __version__, startup, terminal
+from maitred import __version__, boot, startup, terminal
 from maitred.config import get_settings
 from maitred.errors import SetupError
 from maitred.logs import configure
@@ -55,6 +55,7 @@ def _root(
     ] = False,
 ) -> None:
     """maitred command line."""
+    boot.install()
     settings = get_settings()
     configure(settings.log_level, settings.log_format)
 
@@ -104,12 +105,12 @@ def serve(
     settings = get_settings()
     document = None
     if config is not None:  # a refused file stops the start before anything is created
-        from maitred.apply.cli import load_config
+        from maitred.cli.apply import load_config
 
         document = load_config(config)
     startup.prepare(settings, "serve", migrate=migrate)
     if config is not None and document is not None:
-        from maitred.apply import cli as apply_cli
+        from maitred.cli import apply as apply_cli
 
         apply_cli.apply_and_report(settings, config, document)
     uvicorn.run(
@@ -145,15 +146,15 @@ def demo(
 
 
 def _register_subcommands() -> None:
-    from maitred.apply import cli as apply_cli
-    from maitred.deliveries import cli as deliveries_cli
-    from maitred.flags import cli as flags_cli
-    from maitred.orders import cli as orders_cli
-    from maitred.partners import cli as partners_cli
-    from maitred.reservations import cli as reservations_cli
+    from maitred.cli import apply as apply_cli
+    from maitred.cli import deliveries as deliveries_cli
+    from maitred.cli import flags as flags_cli
+    from maitred.cli import orders as orders_cli
+    from maitred.cli import partners as partners_cli
+    from maitred.cli import reservations as reservations_cli
+    from maitred.cli import tables as tables_cli
+    from maitred.cli import venues as venues_cli
     from maitred.simulators import cli as simulators_cli
-    from maitred.tables import cli as tables_cli
-    from maitred.venues import cli as venues_cli
 
     app.command("apply")(apply_cli.apply)
     partners_cli.app.command("ping")(deliveries_cli.ping_command)

@@ -6,15 +6,15 @@ spec: contracts §1.6.1 (POS: `[{id, name}]`, `area` when it has one) and §1.8.
 
 from __future__ import annotations
 
-import asyncio
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 import aiohttp
 from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError, field_validator
 
 from maitred.connectors import fetch
-from maitred.errors import PartnerError, PartnerRejected
-from maitred.monitoring.service import TraceRecord
+from maitred.errors import PartnerRejected
+from maitred.partners.reach import Reach
+from maitred.tables.ports import TableListing
 from maitred.tables.rules import TableRef
 
 TIMEOUT_SECONDS = 5.0
@@ -46,54 +46,32 @@ class WireTable(BaseModel):
 _LISTING = TypeAdapter(list[WireTable])
 
 
-@dataclass(frozen=True)
-class ListingTarget:
-    """Where and how to ask one partner for a venue's tables."""
-
-    role: str
-    partner_id: str
-    base_url: str
-    external_venue_id: str
-    token: str | None
-    venue_id: str  # ours, for the trace
-
-
-@dataclass(frozen=True)
-class Listing:
-    """A fetch's outcome: the tables, or the error; always the trace."""
-
-    tables: list[TableRef] | None
-    trace: TraceRecord
-    error: PartnerError | None = None
-    unsupported: bool = False  # the partner answered 404/405/501: it has no table listing
-
-
-def listing_url(target: ListingTarget) -> str:
+def listing_url(reach: Reach) -> str:
     """The partner's table-listing URL for the venue."""
-    return f"{target.base_url.rstrip('/')}/venue/{target.external_venue_id}/tables"
+    return f"{reach.base_url.rstrip('/')}/venue/{reach.external_venue_id}/tables"
 
 
-async def fetch_tables(
-    http: aiohttp.ClientSession, target: ListingTarget, *, trace_limit: int
-) -> Listing:
+async def fetch_tables(http: aiohttp.ClientSession, reach: Reach, *, label: str) -> TableListing:
     """Ask one partner for the venue's tables (5 s, no redirects); never raises."""
     call = fetch.Call(
-        partner_id=target.partner_id,
-        venue_id=target.venue_id,
-        token=target.token,
-        label=f"{target.role} tables",
+        partner_id=reach.partner_id,
+        venue_id=reach.venue_id,
+        token=reach.token,
+        label=label,
         timeout=TIMEOUT_SECONDS,
         max_bytes=MAX_BODY_BYTES,
-        trace_limit=trace_limit,
+        trace_limit=reach.trace_limit,
+        correlation_id=reach.correlation_id,
     )
-    fetched = await fetch.get(http, listing_url(target), call)
+    fetched = await fetch.get(http, listing_url(reach), call)
     if fetched.error is not None or fetched.body is None:
-        return Listing(None, fetched.trace, fetched.error, unsupported=fetched.unsupported)
+        return TableListing(None, fetched.trace, fetched.error, unsupported=fetched.unsupported)
     tables = _parse(fetched.body)
     if tables is None:
-        error = PartnerRejected(f"{target.role} tables: not a list of {{id, name}}")
-        return Listing(None, replace(fetched.trace, error=error.message, outcome="failed"), error)
-    return Listing(tables, fetched.trace)
+        error = PartnerRejected(f"{label}: not a list of {{id, name}}")
+        trace = replace(fetched.trace, error=error.message, outcome="failed")
+        return TableListing(None, trace, error)
+    return TableListing(tables, fetched.trace)
 
 
 def _parse(body: bytes) -> list[TableRef] | None:
@@ -115,12 +93,3 @@ def _parse(body: bytes) -> list[TableRef] | None:
 
 def _clean(text: str) -> str:
     return text.replace("\x00", "").strip()
-
-
-async def fetch_all(
-    http: aiohttp.ClientSession, targets: list[ListingTarget], *, trace_limit: int
-) -> list[Listing]:
-    """Fetch several listings concurrently, in the order given."""
-    return list(
-        await asyncio.gather(*(fetch_tables(http, t, trace_limit=trace_limit) for t in targets))
-    )

@@ -9,8 +9,9 @@ from sqlalchemy.orm import Session
 
 from maitred import terminal
 from maitred.commands import read, with_runtime
-from maitred.deliveries import ping, queries, service
+from maitred.deliveries import queries, service
 from maitred.deliveries.models import State
+from maitred.partners import ping
 
 app = typer.Typer(help="deliveries", no_args_is_help=True)
 

@@ -7,10 +7,10 @@ from typing import Annotated, cast
 
 from fastapi import Depends, Request
 
-from maitred.api.ratelimit import RateLimits
 from maitred.errors import Unauthorized
 from maitred.partners.service import Caller, PartnerDirectory
 from maitred.runtime import Runtime
+from maitred.web.ratelimit import RateLimits
 
 
 def get_runtime(request: Request) -> Runtime:

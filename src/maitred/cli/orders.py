@@ -3,26 +3,25 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated
 
 import typer
 
 from maitred import terminal
 from maitred.commands import read, run_async, with_runtime
+from maitred.flows.reconcile import ReconcileReport, reconcile_all, reconcile_venue
 from maitred.orders import queries
-from maitred.orders.reconcile import ReconcileReport, reconcile_all, reconcile_venue
+from maitred.orders.rules import CheckStatus, OrderStatus
 from maitred.orders.schemas import CheckRead, OrderRead
 from maitred.runtime import Runtime
 
 app = typer.Typer(help="POS orders.", no_args_is_help=True)
 
-Status = Literal["requested", "open", "closed", "void", "failed"]
-
 
 @app.command("list")
 def list_command(
     venue: Annotated[str, typer.Argument(help="maitred's venue id.")],
-    status: Annotated[Status | None, typer.Option(help="Only orders in this status.")] = None,
+    status: Annotated[OrderStatus | None, typer.Option(help="Only orders in this status.")] = None,
     limit: Annotated[int, typer.Option(min=1, max=1000)] = 50,
 ) -> None:
     """The venue's orders, most recently changed first."""
@@ -48,7 +47,7 @@ def list_command(
 
 
 def _total(checks: list[CheckRead]) -> Decimal:
-    return sum((c.total_amount for c in checks if c.status != "void"), start=Decimal(0))
+    return sum((c.total_amount for c in checks if c.status != CheckStatus.VOID), start=Decimal(0))
 
 
 @app.command("show")

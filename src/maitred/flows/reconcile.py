@@ -1,10 +1,11 @@
 """Reconciling maitred's orders with the POS: pull what the POS holds, apply what we missed.
 
-spec: contracts §1.6.4 (`GET /venue/{venueId}/orders?status=open|closed&from=&until=`, Bearer
-token) and §1.2 (closed orders stay retrievable for 45 days, "for reconciliation"). Each pulled
+The POS's contract lists its open orders and those closed in a window (`orders.list`), and
+gets one order (`orders.get`); a POS whose contract has no order listing is not reconciled
+(contracts §1.2 keeps closed orders retrievable 45 days "for reconciliation"). Each pulled
 order goes through `orders.service.apply_pos_order` exactly like a POS call would, so a missed
-call becomes exactly the pos_order events it would have produced, and a second run changes
-nothing (decision 10: content dedupe, an older state never overwrites a newer one).
+call becomes exactly the events it would have produced, and a second run changes nothing
+(decision 10: content dedupe, an older state never overwrites a newer one).
 """
 
 from __future__ import annotations
@@ -13,34 +14,32 @@ import asyncio
 import secrets
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from datetime import timedelta
+from typing import Any
 
 import structlog
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from maitred.capabilities import features
 from maitred.capabilities import service as capabilities
 from maitred.clock import now
-from maitred.connectors.fetch import UNSUPPORTED
-from maitred.connectors.mozrest import pos_client
-from maitred.connectors.mozrest.pos_wire import PosOrder
 from maitred.db.errors import database_unavailable
 from maitred.errors import Conflict, MaitredError, NotFound
 from maitred.flags import kinds
 from maitred.flags import service as flags
 from maitred.monitoring.service import TraceRecord, insert_traces
 from maitred.orders import repository as repo
+from maitred.orders.handlers import UNSUPPORTED
 from maitred.orders.models import PosOrder as PosOrderRow
+from maitred.orders.ports import OrderListing, OrderLookup, OrderReport, PosAdapter
 from maitred.orders.rules import CLOSED, VOID
 from maitred.orders.service import PosChange, apply_pos_order
+from maitred.partners import contracts
 from maitred.partners.models import Partner
+from maitred.partners.reach import Http, Reach
+from maitred.runtime import Runtime
 from maitred.venues.models import VenueLink
-
-if TYPE_CHECKING:
-    import aiohttp
-
-    from maitred.runtime import Runtime
 
 log = structlog.get_logger(__name__)
 
@@ -67,8 +66,22 @@ def new_correlation_id() -> str:
     return f"reconcile-{secrets.token_hex(8)}"
 
 
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+@dataclass(frozen=True)
+class PosTarget:
+    """The venue's POS as a reconcile calls it: how to reach it, through which adapter."""
+
+    reach: Reach
+    adapter: PosAdapter
+
+    @property
+    def venue_id(self) -> str:
+        """Ours."""
+        return self.reach.venue_id
+
+    @property
+    def partner_id(self) -> str:
+        """The POS partner's id."""
+        return self.reach.partner_id
 
 
 async def reconcile_venue(runtime: Runtime, venue_id: str) -> ReconcileReport:
@@ -78,9 +91,11 @@ async def reconcile_venue(runtime: Runtime, venue_id: str) -> ReconcileReport:
     pos = await asyncio.to_thread(pos_target, runtime, venue_id, correlation_id)
     until = now()
     since = until - timedelta(hours=runtime.settings.reconcile_window_hours)
-    queries = ({"status": "open"}, {"status": "closed", "from": _iso(since), "until": _iso(until)})
     http = await runtime.open_http()
-    pulls = await asyncio.gather(*(pos_client.pull(http, pos, query) for query in queries))
+    pulls = await asyncio.gather(
+        pos.adapter.list_orders(http, pos.reach, closed_between=None),
+        pos.adapter.list_orders(http, pos.reach, closed_between=(since, until)),
+    )
     traces = [pull.trace for pull in pulls]
     failures = [pull.error.message for pull in pulls if pull.error is not None]
     if failures:
@@ -92,12 +107,14 @@ async def reconcile_venue(runtime: Runtime, venue_id: str) -> ReconcileReport:
         await runtime.writer.run(record_failure)
         return ReconcileReport(venue_id, errors=failures, correlation_id=correlation_id)
     # One entry per POS order; the closed listing, pulled second, is the newer state.
-    orders = {listed.id: listed for pull in pulls for listed in pull.orders}
+    orders = {listed.pos_order_id: listed for pull in pulls for listed in pull.orders}
     problems = [problem for pull in pulls for problem in pull.problems]
     lookups = await _look_up_unlisted(runtime, http, pos, orders)
     traces += [found.trace for found in lookups]
     problems += [found.error.message for found in lookups if found.error is not None]
-    orders |= {found.order.id: found.order for found in lookups if found.order is not None}
+    orders |= {
+        found.order.pos_order_id: found.order for found in lookups if found.order is not None
+    }
 
     def job(session: Session) -> ReconcileReport:
         insert_traces(session, traces)
@@ -124,34 +141,37 @@ async def reconcile_venue(runtime: Runtime, venue_id: str) -> ReconcileReport:
     return report
 
 
-def pos_target(runtime: Runtime, venue_id: str, correlation_id: str) -> pos_client.PosTarget:
+def pos_target(runtime: Runtime, venue_id: str, correlation_id: str) -> PosTarget:
     """The venue's POS, or NotFound / Conflict when there is none to call."""
     with runtime.db.read_sessions() as session:
         pos = repo.side(session, venue_id=venue_id, role="pos")
     if pos is None:
         raise NotFound(f"Venue {venue_id} has no POS partner linked")
+    adapter = contracts.pos_of(pos.contract)
+    if adapter is None or features.ORDERS_LIST not in adapter.features:
+        raise Conflict(f"Partner {pos.partner_id}'s contract ({pos.contract}) lists no orders")
     if not pos.base_url:
         raise Conflict(f"Partner {pos.partner_id} has no base URL to list orders from")
-    return pos_client.PosTarget(
-        venue_id=venue_id,
+    reach = Reach(
         partner_id=pos.partner_id,
+        venue_id=venue_id,
         base_url=pos.base_url,
         external_venue_id=pos.external_venue_id,
         token=runtime.secrets.decrypt(pos.token_encrypted),
-        correlation_id=correlation_id,
         trace_limit=runtime.settings.trace_body_limit,
+        correlation_id=correlation_id,
     )
+    return PosTarget(reach, adapter)
 
 
 async def _look_up_unlisted(
-    runtime: Runtime,
-    http: aiohttp.ClientSession,
-    pos: pos_client.PosTarget,
-    listed: dict[str, pos_client.ListedOrder],
-) -> list[pos_client.Lookup]:
+    runtime: Runtime, http: Http, pos: PosTarget, listed: dict[str, OrderReport]
+) -> list[OrderLookup]:
     """Fetch, one by one, the orders maitred holds open that neither listing showed (closed
     before the window, or gone); stops at the first answer that says the POS has no such call."""
-    seen = set(listed) | {order.hubId for order in listed.values() if order.hubId}
+    seen = set(listed) | {order.hub_id for order in listed.values() if order.hub_id}
+    if features.ORDERS_GET not in pos.adapter.features:
+        return []
 
     def unlisted() -> list[str]:
         with runtime.db.read_sessions() as session:
@@ -159,7 +179,7 @@ async def _look_up_unlisted(
                 session,
                 venue_id=pos.venue_id,
                 partner_id=pos.partner_id,
-                feature=capabilities.ORDERS_GET,
+                feature=features.ORDERS_GET,
             ):
                 return []
             return [
@@ -168,33 +188,29 @@ async def _look_up_unlisted(
                 if ref not in seen and order_id not in seen
             ][:MAX_LOOKUPS]
 
-    found: list[pos_client.Lookup] = []
+    found: list[OrderLookup] = []
     for ref in await asyncio.to_thread(unlisted):
-        lookup = await pos_client.lookup(http, pos, ref)
+        lookup = await pos.adapter.get_order(http, pos.reach, ref)
         found.append(lookup)
         if lookup.status in UNSUPPORTED - {404}:
             break
     return found
 
 
-def _note_listing(
-    session: Session, pos: pos_client.PosTarget, pulls: Sequence[pos_client.Pull]
-) -> None:
+def _note_listing(session: Session, pos: PosTarget, pulls: Sequence[OrderListing]) -> None:
     """What the listing calls showed of the POS's API (capability report)."""
     for pull in pulls:
         if pull.error is None or pull.unsupported:
-            _note(session, pos, capabilities.ORDERS_LIST, pull.error is None, pull.trace)
+            _note(session, pos, features.ORDERS_LIST, pull.error is None, pull.trace)
 
 
-def _note_lookups(
-    session: Session, pos: pos_client.PosTarget, lookups: Sequence[pos_client.Lookup]
-) -> None:
+def _note_lookups(session: Session, pos: PosTarget, lookups: Sequence[OrderLookup]) -> None:
     """What the lookups showed: a missing call, or orders the POS no longer knows."""
     for found in lookups:
         if found.order is not None:
-            _note(session, pos, capabilities.ORDERS_GET, True, found.trace)
+            _note(session, pos, features.ORDERS_GET, True, found.trace)
         elif found.status in (405, 501):
-            _note(session, pos, capabilities.ORDERS_GET, False, found.trace)
+            _note(session, pos, features.ORDERS_GET, False, found.trace)
         elif found.status == 404:
             order = repo.find_order(session, venue_id=pos.venue_id, ref=found.ref)
             flags.raise_flag(
@@ -209,7 +225,7 @@ def _note_lookups(
 
 def _note(
     session: Session,
-    pos: pos_client.PosTarget,
+    pos: PosTarget,
     feature: str,
     supported: bool,
     trace: TraceRecord,
@@ -224,7 +240,7 @@ def _note(
     )
 
 
-def actions_for(listed: pos_client.ListedOrder, *, known: bool) -> list[str]:
+def actions_for(listed: OrderReport, *, known: bool) -> list[str]:
     """The POS calls a pulled state stands for: what a webhook would have said."""
     all_void = bool(listed.checks) and all(check.status == VOID for check in listed.checks)
     if not known:
@@ -233,12 +249,6 @@ def actions_for(listed: pos_client.ListedOrder, *, known: bool) -> list[str]:
     if all_void:
         return ["void"]
     return ["close"] if listed.status == CLOSED else ["update"]
-
-
-def as_stored(listed: pos_client.ListedOrder) -> PosOrder:
-    """The order payload a POS call would have carried. Its amounts are already in cents (the
-    wire's `Money` rounds them), so unchanged content hashes like the stored check."""
-    return PosOrder.model_validate(listed.model_dump(exclude={"hubId"}))
 
 
 def _snapshot(session: Session, order_id: str) -> tuple[Any, ...]:
@@ -252,8 +262,8 @@ def _snapshot(session: Session, order_id: str) -> tuple[Any, ...]:
     return (order.status, order.party_size, tuple(order.pos_tables), checks)
 
 
-def _known(session: Session, venue_id: str, listed: pos_client.ListedOrder) -> PosOrderRow | None:
-    for ref in (listed.hubId, listed.id):
+def _known(session: Session, venue_id: str, listed: OrderReport) -> PosOrderRow | None:
+    for ref in (listed.hub_id, listed.pos_order_id):
         if ref:
             found = repo.find_order(session, venue_id=venue_id, ref=ref)
             if found is not None:
@@ -261,13 +271,10 @@ def _known(session: Session, venue_id: str, listed: pos_client.ListedOrder) -> P
     return None
 
 
-def _reconcile_order(
-    session: Session, report: ReconcileReport, listed: pos_client.ListedOrder
-) -> str | None:
+def _reconcile_order(session: Session, report: ReconcileReport, listed: OrderReport) -> str | None:
     """Apply one pulled order in a savepoint; count what it did. maitred's id of the order, or
     None when it could not be applied."""
     report.seen += 1
-    payload = as_stored(listed)
     try:
         with session.begin_nested():
             known = _known(session, report.venue_id, listed)
@@ -277,17 +284,17 @@ def _reconcile_order(
                 change = PosChange(
                     venue_id=report.venue_id,
                     action=action,
-                    payload=payload,
-                    order_ref=order_id or listed.hubId or listed.id,
+                    payload=listed,
+                    order_ref=order_id or listed.hub_id or listed.pos_order_id,
                     correlation_id=report.correlation_id,
                 )
-                order_id = apply_pos_order(session, change).id
+                order_id = apply_pos_order(session, change).order_id
             after = _snapshot(session, order_id) if order_id is not None else None
     except Exception as exc:  # one bad order must not hide the others
         if database_unavailable(exc):
             raise  # the database is unavailable: the writer answers for the whole job
-        log.warning("order not reconciled", order=listed.id, error=repr(exc))
-        report.errors.append(f"order {listed.id}: {type(exc).__name__}: {exc}"[:300])
+        log.warning("order not reconciled", order=listed.pos_order_id, error=repr(exc))
+        report.errors.append(f"order {listed.pos_order_id}: {type(exc).__name__}: {exc}"[:300])
         return None
     if before is None:
         report.created += 1
@@ -299,16 +306,20 @@ def _reconcile_order(
 
 
 def pos_linked_venues(session: Session) -> list[str]:
-    """Every venue that has a POS partner with a base URL to call."""
-    return list(
-        session.scalars(
-            select(VenueLink.venue_id)
-            .join(Partner, Partner.id == VenueLink.partner_id)
-            .where(VenueLink.role == "pos", Partner.base_url.is_not(None))
-            .distinct()
-            .order_by(VenueLink.venue_id)
-        )
+    """Every venue that has a POS partner with a base URL whose contract lists orders."""
+    rows = session.execute(
+        select(VenueLink.venue_id, Partner.contract)
+        .join(Partner, Partner.id == VenueLink.partner_id)
+        .where(VenueLink.role == "pos", Partner.base_url.is_not(None))
+        .distinct()
+        .order_by(VenueLink.venue_id)
     )
+    return [venue_id for venue_id, contract in rows if _lists_orders(contract)]
+
+
+def _lists_orders(contract: str) -> bool:
+    adapter = contracts.pos_of(contract)
+    return adapter is not None and features.ORDERS_LIST in adapter.features
 
 
 async def reconcile_all(runtime: Runtime) -> list[ReconcileReport]:

@@ -10,16 +10,17 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Request
 
-from maitred.api.bodies import JsonBodyRoute
-from maitred.api.deps import PartnerDep, RuntimeDep
+from maitred.connectors.mozrest.pos_mapping import order_report
 from maitred.connectors.mozrest.pos_wire import PosOrder, PosOrderAnswer
 from maitred.orders import intake
 from maitred.orders.service import PosChange
 from maitred.partners.service import Caller
 from maitred.runtime import Runtime
+from maitred.web.bodies import JsonBodyRoute
+from maitred.web.deps import PartnerDep, RuntimeDep
 
-# A body without Content-Type reads as JSON, as on /rms (api.bodies): FastAPI's strict default
-# guards browsers' cookie sessions, and these routes take only a Bearer key.
+# A body without Content-Type reads as JSON, as on /rms (maitred.web.bodies): FastAPI's strict
+# default guards browsers' cookie sessions, and these routes take only a Bearer key.
 router = APIRouter(
     prefix="/v1/pos", tags=["POS"], route_class=JsonBodyRoute, strict_content_type=False
 )
@@ -42,13 +43,13 @@ async def _apply(
     change = PosChange(
         venue_id="",
         action=action,
-        payload=payload,
+        payload=order_report(payload),
         order_ref=order_ref,
         correlation_id=request.scope.get("state", {}).get("correlation_id"),
     )
-    venue_id, answer = await runtime.writer.run(intake.receive(caller, venue, change))
+    venue_id, applied = await runtime.writer.run(intake.receive(caller, venue, change))
     request.state.venue_id = venue_id
-    return answer
+    return PosOrderAnswer(id=applied.order_id, status=applied.status)
 
 
 @router.post("/{venueId}/order", response_model=PosOrderAnswer)

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 import typer
 
 from maitred import terminal
-from maitred.apply.cli import print_change
+from maitred.cli.apply import print_change
 from maitred.commands import read, with_runtime
 from maitred.errors import NotFound
 from maitred.netguard import NetPolicy
@@ -23,11 +23,12 @@ def list_command() -> None:
     """List partners (secrets show only as yes/no)."""
     partners = with_runtime(lambda rt: read(rt, service.list_partners))
     terminal.print_table(
-        ("id", "kind", "name", "base url", "webhook url", "key", "token", "signing"),
+        ("id", "kind", "contract", "name", "base url", "webhook url", "key", "token", "signing"),
         (
             (
                 p.id,
                 p.kind,
+                p.contract,
                 p.name,
                 p.base_url,
                 p.webhook_url,
@@ -54,6 +55,9 @@ def set_command(
     kind: Annotated[
         str | None, typer.Option(help="rms, pos or channel (required to create).")
     ] = None,
+    contract: Annotated[
+        str | None, typer.Option(help="The API the partner speaks (mozrest when never set).")
+    ] = None,
     name: Annotated[str | None, typer.Option(help="Display name.")] = None,
     api_key: Annotated[
         str | None, typer.Option(help="Key the partner presents (Bearer, 16+ characters).")
@@ -68,6 +72,7 @@ def set_command(
     """Create a partner, or change the given fields of an existing one (others are kept)."""
     given = {
         "kind": kind,
+        "contract": contract,
         "name": name,
         "api_key": api_key,
         "base_url": base_url,
@@ -92,7 +97,7 @@ def _merged(runtime: Runtime, partner_id: str, given: dict[str, Any]) -> dict[st
         current = read(runtime, lambda s: service.get_partner(s, partner_id))
     except NotFound:
         return given
-    plain = current.model_dump(include={"kind", "name", "base_url", "webhook_url"})
+    plain = current.model_dump(include={"kind", "contract", "name", "base_url", "webhook_url"})
     return {**plain, **given}
 
 

@@ -1,4 +1,5 @@
-"""Imports every table so `Base.metadata` is complete (migrations, tests)."""
+"""Every table, imported so `Base.metadata` is complete (migrations, tests). It names every
+domain, so it sits at the top, beside the entry points."""
 
 from maitred.capabilities.models import Capability
 from maitred.db.base import Base

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 import typer
 
 from maitred import terminal
-from maitred.apply.cli import print_change
+from maitred.cli.apply import print_change
 from maitred.commands import read, with_runtime
 from maitred.errors import NotFound
 from maitred.runtime import Runtime
