@@ -23,6 +23,7 @@ from maitred.reservations.intake import BookingIntake
 from maitred.runtime import Runtime
 from maitred.tables import auto as tables_auto
 from maitred.tables import service as tables
+from maitred.text import STORABLE_PATTERN
 from maitred.venues import repository as venues
 
 router = APIRouter(tags=["RMS"])
@@ -133,7 +134,10 @@ async def receive_reservation(request: Request) -> JSONResponse:
 
 @router.get("/venues/{venueId}/pos-tables", response_model=PosTables)
 async def pos_tables(
-    venue_id: Annotated[str, Path(alias="venueId", max_length=200)],
+    venue_id: Annotated[
+        str,
+        Path(alias="venueId", max_length=200, json_schema_extra={"pattern": STORABLE_PATTERN}),
+    ],
     request: Request,
     caller: RmsCaller,
 ) -> PosTables:

@@ -87,7 +87,8 @@ class ReplayFilter(_Read, text.StorableModel):
 
     partner_id: str | None = None
     # Strict: a bulk replay must not read `true` as endpoint 1 or a bare number as a date.
-    endpoint_id: Annotated[StrictInt, Field(ge=1, le=2**63 - 1)] | None = None
+    # (the bound exclusive: the published document holds 2**63 exactly, not 2**63 - 1)
+    endpoint_id: Annotated[StrictInt, Field(ge=1, lt=2**63)] | None = None
     kind: str | None = None
     since: datetime | None = None
 
