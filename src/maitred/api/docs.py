@@ -68,8 +68,9 @@ _BOUNDS = ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multip
 def exact_integers(node: Any) -> Any:
     """`node` with every bound of an integer spelled as an integer again: FastAPI's OpenAPI
     models keep bounds as floats (`2147483647.0`), which fuzzers and client generators read as
-    fractional limits. The wire types choose bounds a float holds exactly (a power of two,
-    `connectors.mozrest.types`), so the integer read back is the validator's own."""
+    fractional limits. Bounds are chosen so that a float holds them exactly (below 2**53, or
+    2**63 itself: `connectors.mozrest.types.Int64`), so the integer read back is the
+    validator's own; tests/api/test_openapi.py fails on any other."""
     if isinstance(node, dict):
         if node.get("type") == "integer":
             for key in _BOUNDS:

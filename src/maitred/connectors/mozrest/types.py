@@ -118,9 +118,9 @@ def no_amount() -> Any:
 # What maitred sends: amounts it stored, already in cents, so not validated again (on a
 # 2,000-item order the per-item check was a tenth of the writer's time).
 MoneyOut = Annotated[Decimal, PlainSerializer(float, return_type=float, when_used="json")]
-# The upper bounds are exclusive powers of two: the OpenAPI document keeps a bound as a float
+Int32 = Annotated[StrictInt, Field(ge=-INT32, le=INT32 - 1, json_schema_extra={"format": "int32"})]
+# The upper bound is exclusive: the OpenAPI document keeps a bound as a float
 # (api.docs.exact_integers), and 2**63 - 1 has no float while 2**63 has.
-Int32 = Annotated[StrictInt, Field(ge=-INT32, lt=INT32, json_schema_extra={"format": "int32"})]
 Int64 = Annotated[StrictInt, Field(ge=-INT64, lt=INT64, json_schema_extra={"format": "int64"})]
 UnixSeconds = Annotated[StrictInt, Field(ge=FIRST_SECOND, lt=LAST_SECOND)]
 # RFC 3339 times whose UTC form `to_utc` keeps whatever their offset (±23:59): 1970-01-02 to
