@@ -112,6 +112,7 @@ CHECK: list[str | int] = ["checks", 0]
 ITEM: list[str | int] = [*CHECK, "items", 0]
 A_CHECK = fixture(ORDER)["checks"][0]
 AN_ITEM = A_CHECK["items"][0]
+A_SKU = fixture(PREORDER)["items"][0]
 BOUND = 9_999_999_999.995  # an amount at it rounds to 10^10, past NUMERIC(12, 2)
 UNDER = 9_999_999_999.994
 Sample = tuple[str, type[BaseModel], Any]
@@ -138,6 +139,8 @@ SAMPLES: list[Sample] = [
     ("51 tables", ReservationWebhook, variant(BOOKING, ["tables"], ["T"] * 51)),
     ("101 claimed checks", ReservationWebhook, variant(BOOKING, ["checks"], ["c"] * 101)),
     ("quantity 0", ReservationWebhook, variant(PREORDER, ["items", 0, "quantity"], 0)),
+    ("100 pre-ordered items", ReservationWebhook, variant(PREORDER, ["items"], [A_SKU] * 100)),
+    ("101 pre-ordered items", ReservationWebhook, variant(PREORDER, ["items"], [A_SKU] * 101)),
     ("item id 2^63-1", PosOrder, variant(ORDER, [*ITEM, "id"], 2**63 - 1)),
     ("item id 2^63", PosOrder, variant(ORDER, [*ITEM, "id"], 2**63)),
     ("item id -2^63", PosOrder, variant(ORDER, [*ITEM, "id"], -(2**63))),

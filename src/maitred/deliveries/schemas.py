@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated
 
 from pydantic import ConfigDict, Field, StrictInt, field_validator
@@ -97,6 +97,17 @@ class ReplayFilter(_Read, text.StorableModel):
     def _iso_only(cls, value: object) -> object:
         if isinstance(value, int | float):
             raise ValueError("Input should be an ISO 8601 date-time")
+        return value
+
+    @field_validator("since")
+    @classmethod
+    def _has_a_utc_form(cls, value: datetime | None) -> datetime | None:
+        # Year 1 at +01:00 is year 0 in UTC: the driver could not bind it (a 500, not a 400).
+        if value is not None and value.tzinfo is not None:
+            try:
+                value.astimezone(UTC)
+            except OverflowError:
+                raise ValueError("Input should lie between years 1 and 9999 in UTC") from None
         return value
 
 
