@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated
 
-from pydantic import ConfigDict, Field, StrictInt, field_validator
+from pydantic import AfterValidator, ConfigDict, Field, StrictInt, field_validator
 
 from maitred import text
 from maitred.camel import CamelModel
+from maitred.clock import has_utc_form
 
 
 class _Read(CamelModel):
@@ -90,24 +91,13 @@ class ReplayFilter(_Read, text.StorableModel):
     # (the bound exclusive: the published document holds 2**63 exactly, not 2**63 - 1)
     endpoint_id: Annotated[StrictInt, Field(ge=1, lt=2**63)] | None = None
     kind: str | None = None
-    since: datetime | None = None
+    since: Annotated[datetime, AfterValidator(has_utc_form)] | None = None
 
     @field_validator("since", mode="before")
     @classmethod
     def _iso_only(cls, value: object) -> object:
         if isinstance(value, int | float):
             raise ValueError("Input should be an ISO 8601 date-time")
-        return value
-
-    @field_validator("since")
-    @classmethod
-    def _has_a_utc_form(cls, value: datetime | None) -> datetime | None:
-        # Year 1 at +01:00 is year 0 in UTC: the driver could not bind it (a 500, not a 400).
-        if value is not None and value.tzinfo is not None:
-            try:
-                value.astimezone(UTC)
-            except OverflowError:
-                raise ValueError("Input should lie between years 1 and 9999 in UTC") from None
         return value
 
 
