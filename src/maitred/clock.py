@@ -85,3 +85,15 @@ def set_clock(clock: Clock) -> None:
 def now() -> datetime:
     """Shorthand for `get_clock().now()`."""
     return _clock.now()
+
+
+def has_utc_form(value: datetime) -> datetime:
+    """`value` unchanged; ValueError when its offset takes it out of the years 1 to 9999 in UTC
+    (year 1 at +01:00 is year 0), which no database driver can bind: for filters read from a
+    request, so that such a time is a 400 naming the field."""
+    if value.tzinfo is not None:
+        try:
+            value.astimezone(UTC)
+        except OverflowError:
+            raise ValueError("Input should lie between years 1 and 9999 in UTC") from None
+    return value

@@ -99,3 +99,16 @@ async def test_replay_and_enable_over_the_api(runtime: Runtime, client: httpx.As
             again = await client.post(f"/admin/deliveries/{refused}/replay", headers=ADMIN)
     assert again.status_code == 409
     assert len(set(receiver.ids())) == 2
+
+
+async def test_a_replay_since_a_time_without_a_utc_form_is_a_400(
+    client: httpx.AsyncClient,
+) -> None:
+    """Year 1 at +01:00 is year 0 in UTC, past what Python's datetime holds (and so is 9999 at
+    -05:00 past its end): a 400 naming `since`, not a 500 from binding it."""
+    for since in ("0001-01-01T00:00:01+01:00", "9999-12-31T23:00:00-05:00"):
+        response = await client.post(
+            "/admin/deliveries/replay", headers=ADMIN, json={"since": since}
+        )
+        assert response.status_code == 400, (since, response.text)
+        assert "since" in response.json()["error"]["details"]

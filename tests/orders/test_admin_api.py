@@ -78,3 +78,13 @@ def test_unknown_venue_and_missing_token(hub: Hub) -> None:
     refused = hub.client.get("/admin/venues/v1/orders?status=paid", headers=ADMIN)
     assert refused.status_code == 400
     assert "status" in str(refused.json()["error"]["details"])
+
+
+def test_changed_since_a_time_without_a_utc_form_is_a_400(hub: Hub) -> None:
+    """Year 1 at +01:00 is year 0 in UTC: a 400 naming the filter, not a 500 from binding it."""
+    for since in ("0001-01-01T00:00:01+01:00", "9999-12-31T23:00:00-05:00"):
+        answer = hub.client.get(
+            "/admin/venues/v1/orders", params={"changed_since": since}, headers=ADMIN
+        )
+        assert answer.status_code == 400, (since, answer.text)
+        assert "changed_since" in answer.json()["error"]["details"]

@@ -13,7 +13,8 @@ from maitred.flags.schemas import FlagPage, FlagRead, FlagResolution
 from maitred.web.deps import RuntimeDep, require_admin
 
 router = APIRouter(prefix="/admin", tags=["admin"], dependencies=[Depends(require_admin)])
-FlagId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+# BIGINT ids; the bound is exclusive so the published document can hold it exactly (api.docs).
+FlagId = Annotated[int, Path(ge=1, lt=2**63)]
 
 
 @router.get("/flags", response_model=FlagPage)

@@ -6,8 +6,10 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
+from pydantic import AfterValidator
 from starlette.concurrency import run_in_threadpool
 
+from maitred.clock import has_utc_form
 from maitred.orders import queries
 from maitred.orders.rules import OrderStatus
 from maitred.orders.schemas import OrderPage, OrderRead
@@ -22,7 +24,8 @@ async def list_orders(
     runtime: RuntimeDep,
     status: OrderStatus | None = None,
     changed_since: Annotated[
-        datetime | None, Query(description="ISO 8601; orders changed at or after it.")
+        Annotated[datetime, AfterValidator(has_utc_form)] | None,
+        Query(description="ISO 8601; orders changed at or after it."),
     ] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> OrderPage:

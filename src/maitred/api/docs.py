@@ -56,10 +56,33 @@ def install(app: FastAPI) -> None:
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            app.openapi_schema = with_security(described())
+            app.openapi_schema = with_security(exact_integers(described()))
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+_BOUNDS = ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf")
+
+
+def exact_integers(node: Any) -> Any:
+    """`node` with every bound of an integer spelled as an integer again: FastAPI's OpenAPI
+    models keep bounds as floats (`2147483647.0`), which fuzzers and client generators read as
+    fractional limits. Bounds are chosen so that a float holds them exactly (below 2**53, or
+    2**63 itself: `connectors.mozrest.types.Int64`), so the integer read back is the
+    validator's own; tests/api/test_openapi.py fails on any other."""
+    if isinstance(node, dict):
+        if node.get("type") == "integer":
+            for key in _BOUNDS:
+                value = node.get(key)
+                if isinstance(value, float) and value.is_integer():
+                    node[key] = int(value)
+        for value in node.values():
+            exact_integers(value)
+    elif isinstance(node, list):
+        for value in node:
+            exact_integers(value)
+    return node
 
 
 def with_security(schema: dict[str, Any]) -> dict[str, Any]:

@@ -34,6 +34,7 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         super().__init__(*args, **kwargs)
         self.max_head = max_head
         self._head_open = True  # the bytes fed next belong to a request head
+        self._head_ended = False  # a head was completed (and measured exactly) in this read
         self._head_bytes = 0
         self._refused = False
 
@@ -42,10 +43,12 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         if self._refused:
             return  # lingering: dropped
         counted = self._head_open
+        self._head_ended = False
         super().data_received(data)
-        # A head that began after a body in the same read is counted from the next read on:
-        # the exact size is checked when it completes.
-        if not self._refused and counted and self._head_open:
+        # A read in which a head ended holds that head's body too (a whole small request
+        # arrives in one read): the head's exact size was checked when it ended, and a head
+        # that began after the body is counted from the next read on.
+        if not self._refused and counted and self._head_open and not self._head_ended:
             self._head_bytes += len(data)
             if self._head_bytes > self.max_head + _LINE_SLACK:
                 self._refuse()
@@ -58,6 +61,7 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
     def on_headers_complete(self) -> None:
         """Refuse a head over the limit before uvicorn builds the request for the app."""
         self._head_open = False
+        self._head_ended = True
         if head_size(self.url, self.headers) > self.max_head:
             self._refuse()
             return

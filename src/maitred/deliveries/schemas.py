@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import ConfigDict, Field, StrictInt, field_validator
+from pydantic import AfterValidator, ConfigDict, Field, StrictInt, field_validator
 
 from maitred import text
 from maitred.camel import CamelModel
+from maitred.clock import has_utc_form
 
 
 class _Read(CamelModel):
@@ -87,9 +88,10 @@ class ReplayFilter(_Read, text.StorableModel):
 
     partner_id: str | None = None
     # Strict: a bulk replay must not read `true` as endpoint 1 or a bare number as a date.
-    endpoint_id: Annotated[StrictInt, Field(ge=1, le=2**63 - 1)] | None = None
+    # (the bound exclusive: the published document holds 2**63 exactly, not 2**63 - 1)
+    endpoint_id: Annotated[StrictInt, Field(ge=1, lt=2**63)] | None = None
     kind: str | None = None
-    since: datetime | None = None
+    since: Annotated[datetime, AfterValidator(has_utc_form)] | None = None
 
     @field_validator("since", mode="before")
     @classmethod

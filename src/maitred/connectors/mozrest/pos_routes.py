@@ -16,6 +16,7 @@ from maitred.orders import intake
 from maitred.orders.service import PosChange
 from maitred.partners.service import Caller
 from maitred.runtime import Runtime
+from maitred.text import STORABLE_PATTERN
 from maitred.web.bodies import JsonBodyRoute
 from maitred.web.deps import PartnerDep, RuntimeDep
 
@@ -25,9 +26,18 @@ router = APIRouter(
     prefix="/v1/pos", tags=["POS"], route_class=JsonBodyRoute, strict_content_type=False
 )
 # As long as the ids the wire carries (connectors.mozrest): a longer one is reported as too long.
-VenueId = Annotated[str, Path(max_length=200, description="The POS's own venue id.")]
+# NUL is refused at the edge for every path (monitoring.middleware); the pattern says so.
+_ID = {"pattern": STORABLE_PATTERN}
+VenueId = Annotated[
+    str, Path(max_length=200, description="The POS's own venue id.", json_schema_extra=_ID)
+]
 OrderId = Annotated[
-    str, Path(max_length=200, description="maitred's order id or the POS's own order id.")
+    str,
+    Path(
+        max_length=200,
+        description="maitred's order id or the POS's own order id.",
+        json_schema_extra=_ID,
+    ),
 ]
 
 

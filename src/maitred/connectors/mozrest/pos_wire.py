@@ -7,7 +7,6 @@ are exact. Money is Decimal here and a JSON number on the wire. Every field type
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -28,6 +27,7 @@ from maitred.connectors.mozrest.types import (
     TableId,
     Tables,
     at_most,
+    no_amount,
 )
 from maitred.connectors.mozrest.types import WireIn as _In
 
@@ -41,7 +41,7 @@ class PosItem(_In):
 
     id: Int64
     name: str
-    price: Money = Decimal(0)
+    price: Money = no_amount()
     quantity: Annotated[Int32, Field(ge=0)] = 1
 
 
@@ -50,10 +50,10 @@ class PosCheck(_In):
 
     checkNumber: CheckNumber  # spec: "This value should not be blank."
     status: Literal["open", "closed", "void"] = "open"
-    totalAmount: Money = Decimal(0)
-    tax: Money = Decimal(0)
-    tip: Money = Decimal(0)
-    discount: Money = Decimal(0)
+    totalAmount: Money = no_amount()
+    tax: Money = no_amount()
+    tip: Money = no_amount()
+    discount: Money = no_amount()
     paymentMethod: ShortText | None = None
     items: Annotated[list[PosItem], at_most(MAX_ITEMS)] = Field(
         default_factory=list, max_length=MAX_ITEMS
@@ -66,10 +66,16 @@ class PosOrder(_In):
     id: PartnerId  # the POS's own order id
     status: Literal["open", "closed"] = "open"
     tables: Tables | None = None
-    tableId: TableId | None = Field(default=None, deprecated=False)  # spec: deprecated, accepted
+    # spec: deprecated, accepted (`deprecated` is said in the schema only: pydantic would warn
+    # on every read of the field)
+    tableId: TableId | None = Field(default=None, json_schema_extra={"deprecated": True})
     partySize: Annotated[Int32, Field(ge=0)] | None = None
     checks: Annotated[list[PosCheck], at_most(MAX_CHECKS)] = Field(
-        default_factory=list, max_length=MAX_CHECKS
+        default_factory=list,
+        max_length=MAX_CHECKS,
+        # `_items_within_the_order_limit`, which JSON Schema cannot state across the checks
+        description=f"At most {MAX_ORDER_ITEMS} items across the order's checks.",
+        json_schema_extra={"x-maxItemsAcrossChecks": MAX_ORDER_ITEMS},
     )
     updatedAt: Instant | None = None  # not in the contract; used for ordering when present
 

@@ -20,6 +20,7 @@ from maitred.flows.booking_intake import BookingIntake
 from maitred.partners.service import Caller
 from maitred.runtime import Runtime
 from maitred.tables import service as tables
+from maitred.text import STORABLE_PATTERN
 from maitred.venues import repository as venues
 from maitred.web.bodies import json_bytes
 from maitred.web.deps import authenticate_partner, get_runtime
@@ -133,7 +134,10 @@ async def receive_reservation(request: Request) -> JSONResponse:
 
 @router.get("/venues/{venueId}/pos-tables", response_model=PosTables)
 async def pos_tables(
-    venue_id: Annotated[str, Path(alias="venueId", max_length=200)],
+    venue_id: Annotated[
+        str,
+        Path(alias="venueId", max_length=200, json_schema_extra={"pattern": STORABLE_PATTERN}),
+    ],
     request: Request,
     caller: RmsCaller,
 ) -> PosTables:

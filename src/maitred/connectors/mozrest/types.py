@@ -12,7 +12,15 @@ from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field, PlainSerializer, StrictInt
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    StrictInt,
+    WithJsonSchema,
+)
 from pydantic_core import PydanticCustomError
 
 from maitred import text
@@ -28,6 +36,9 @@ MAX_CLAIMED_CHECKS = 100  # check numbers one booking lists in `checks[]`
 
 # NUMERIC(12, 2): ten digits before the point, two after.
 MONEY_LIMIT = Decimal("9999999999.99")
+# What the published schema bounds an amount by, both ends excluded: what rounds to cents within
+# MONEY_LIMIT (docs/decisions/0023).
+MONEY_BOUND = 9_999_999_999.995
 CENT = Decimal("0.01")
 INT32 = 2**31
 INT64 = 2**63
@@ -85,14 +96,58 @@ Money = Annotated[
     Decimal,
     AfterValidator(to_cents),
     PlainSerializer(float, return_type=float, when_used="json"),
+    # The contract's type (a JSON number) and the range `to_cents` keeps; a decimal string is
+    # accepted too but not advertised (docs/decisions/0023).
+    WithJsonSchema(
+        {
+            "type": "number",
+            "exclusiveMinimum": -MONEY_BOUND,
+            "exclusiveMaximum": MONEY_BOUND,
+            "description": "Rounded to cents, half away from zero.",
+        },
+        mode="validation",
+    ),
 ]
+
+
+def no_amount() -> Any:
+    """A `Money` field's default: zero, published as the number 0 (pydantic would say "0")."""
+    return Field(default=Decimal(0), json_schema_extra={"default": 0})
+
+
 # What maitred sends: amounts it stored, already in cents, so not validated again (on a
 # 2,000-item order the per-item check was a tenth of the writer's time).
 MoneyOut = Annotated[Decimal, PlainSerializer(float, return_type=float, when_used="json")]
-Int32 = Annotated[StrictInt, Field(ge=-INT32, le=INT32 - 1)]
-Int64 = Annotated[StrictInt, Field(ge=-INT64, le=INT64 - 1)]
+Int32 = Annotated[StrictInt, Field(ge=-INT32, le=INT32 - 1, json_schema_extra={"format": "int32"})]
+# The upper bound is exclusive: the OpenAPI document keeps a bound as a float
+# (api.docs.exact_integers), and 2**63 - 1 has no float while 2**63 has.
+Int64 = Annotated[StrictInt, Field(ge=-INT64, lt=INT64, json_schema_extra={"format": "int64"})]
 UnixSeconds = Annotated[StrictInt, Field(ge=FIRST_SECOND, lt=LAST_SECOND)]
-Instant = Annotated[datetime, AfterValidator(to_utc)]
+# RFC 3339 times whose UTC form `to_utc` keeps whatever their offset (±23:59): 1970-01-02 to
+# 9999-12-28 in the writer's own calendar; the two days at either end depend on the offset.
+_DAY_IN_RANGE = (
+    r"(?:(?:197[1-9]|19[89][0-9]|[2-8][0-9]{3}|9[0-8][0-9]{2}|99[0-8][0-9]|999[0-8])"
+    r"-[0-9]{2}-[0-9]{2}"
+    r"|1970-(?:0[2-9]|1[0-2])-[0-9]{2}|1970-01-(?:0[2-9]|[1-3][0-9])"
+    r"|9999-(?:0[0-9]|1[01])-[0-9]{2}|9999-12-(?:[01][0-9]|2[0-8]))"
+)
+INSTANT_PATTERN = (
+    rf"^{_DAY_IN_RANGE}T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]+)?"
+    r"(?:Z|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])$"
+)
+Instant = Annotated[
+    datetime,
+    AfterValidator(to_utc),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "format": "date-time",
+            "pattern": INSTANT_PATTERN,
+            "description": "Between 1970-01-01 and 9999-12-29 in UTC.",
+        },
+        mode="validation",
+    ),
+]
 
 # spec (error_body fixture): "This value should not be blank."
 NonBlank = Annotated[str, Field(min_length=1, pattern=r"\S")]
