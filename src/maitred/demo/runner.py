@@ -327,4 +327,8 @@ def summary(s: Service, seconds: float) -> bool:
         s.console.print(f"  failed: {d['kind']} → {d['lastStatus']} {d.get('lastError') or ''}")
     for f in flags["items"]:
         s.console.print(f"  flag: {f['kind']}: {f['message']}")
+    for e in events:
+        for problem in e["problems"]:
+            body = e["body"] if isinstance(e["body"], dict) else {}
+            s.console.print(f"  contract problem (check {body.get('checkNumber')}): {problem}")
     return all(ok for *_, ok in s.steps) and problems == 0
