@@ -294,11 +294,20 @@ async def test_one_receiver_down_while_another_stays_healthy(
                 recovered = time.monotonic()
                 latest = _latest_due(runtime, creds_down.endpoint_id)
                 wait = (latest - now()).total_seconds() if latest else 0.0
-                await poll(
-                    lambda: len(down.delivered()) == len(sent_down),
-                    timeout=max(wait, 0.0) + 30.0,
-                    what="the failing partner to drain",
-                )
+                try:
+                    await poll(
+                        lambda: len(down.delivered()) == len(sent_down),
+                        timeout=max(wait, 0.0) + 30.0,
+                        what="the failing partner to drain",
+                    )
+                except AssertionError as failed:
+                    ids = [s.delivery_id for s in sent_down]
+                    undelivered = len(sent_down) - len(down.delivered())
+                    raise AssertionError(
+                        f"{failed}: {undelivered} of {len(sent_down)} not delivered, "
+                        f"states {_states(runtime, ids)}, latest due then {latest}, "
+                        f"now {now()}, due now {_latest_due(runtime, creds_down.endpoint_id)}"
+                    ) from None
                 drained_after = time.monotonic() - recovered
         finally:
             await down.close()
