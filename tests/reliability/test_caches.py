@@ -102,7 +102,7 @@ def engine(settings: Settings) -> Iterator[Engine]:
         connection.execute(
             text("UPDATE partners SET webhook_url = :url WHERE id = 'rms-a'"), {"url": OLD_URL}
         )
-        mapping = {"venue_id": "v1", "rms_table_id": "R5", "pos_table_id": "T5"}
+        mapping: dict[str, Any] = {"venue_id": "v1", "rms_table_id": "R5", "pos_table_id": "T5"}
         mapping |= {"state": "confirmed", "confidence": 1.0, "reason": "test", "stale": False}
         connection.execute(insert(TableMapping), [mapping | {"updated_at": now()}])
     yield engine
