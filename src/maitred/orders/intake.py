@@ -67,6 +67,6 @@ def receive(
             )
             if order is not None:
                 return venue_id, Applied(order.id, order.status)
-        return venue_id, apply_pos_order(session, scoped, cache)
+        return venue_id, apply_pos_order(session, scoped, cache, connection)
 
     return job

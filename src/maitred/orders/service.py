@@ -18,6 +18,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
@@ -55,13 +56,17 @@ class Applied:
 
 
 def apply_pos_order(
-    session: Session, change: PosChange, cache: generations.Cache | None = None
+    session: Session,
+    change: PosChange,
+    cache: generations.Cache | None = None,
+    connection: Connection | None = None,
 ) -> Applied:
     """Store the POS's state of an order and enqueue the pos_order events it produces.
 
-    `cache`: the routing cache the job checked already (`generations.current`), if it did."""
+    `cache`: the routing cache the job checked already (`generations.current`), if it did;
+    `connection`: the session's, if the job has it (asking the session costs ~30 µs)."""
     session.flush()  # what the job changed through the ORM, before reading rows
-    rows = Rows(session.connection())
+    rows = Rows(connection or session.connection())
     order, learnt_id = _resolve(session, rows, change)
     at = now()
     stale = (
