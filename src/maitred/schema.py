@@ -3,6 +3,7 @@ domain, so it sits at the top, beside the entry points."""
 
 from maitred.capabilities.models import Capability
 from maitred.db.base import Base
+from maitred.db.generations import Generation
 from maitred.deliveries.models import Delivery, DeliveryAttempt, Endpoint
 from maitred.flags.models import Flag
 from maitred.inbox.models import InboundEvent
@@ -22,6 +23,7 @@ __all__ = [
     "DeliveryAttempt",
     "Endpoint",
     "Flag",
+    "Generation",
     "InboundEvent",
     "Partner",
     "PosOrder",

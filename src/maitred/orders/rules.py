@@ -73,6 +73,7 @@ class Stored:
 
     state: CheckState
     announced: bool
+    content_hash: str | None = None  # as stored (the state's own hash when not given)
 
 
 @dataclass(frozen=True)
@@ -84,8 +85,11 @@ class Verdict:
     reason: str
 
 
-def judge(stored: Stored | None, new: CheckState) -> Verdict:
-    """Decide whether `new` replaces `stored`, and which pos_order event it produces."""
+def judge(stored: Stored | None, new: CheckState, new_hash: str | None = None) -> Verdict:
+    """Decide whether `new` replaces `stored`, and which pos_order event it produces.
+
+    `new_hash`: `new.content_hash()` when the caller has it; the stored side's hash is the one
+    stored with it, so an unchanged check costs one hash and no write."""
     if stored is None:
         if new.status == VOID:
             # The RMS never heard of this check; there is nothing for it to void.
@@ -98,7 +102,7 @@ def judge(stored: Stored | None, new: CheckState) -> Verdict:
         if old.status == CLOSED and new.status == VOID:
             return Verdict(True, "void" if stored.announced else None, "closed check voided")
         return Verdict(False, None, f"a {old.status} check never reopens")
-    if new.content_hash() == old.content_hash():
+    if (new_hash or new.content_hash()) == (stored.content_hash or old.content_hash()):
         if not stored.announced and new.status != VOID:
             return Verdict(True, "create", "not yet announced")
         return Verdict(False, None, "no change")

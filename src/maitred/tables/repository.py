@@ -114,13 +114,16 @@ def usable_by_rms(session: Session, venue_id: str, rms_ids: Sequence[str]) -> di
     return {rms: pos for rms, pos in rows}
 
 
-def usable_by_pos(session: Session, venue_id: str, pos_ids: Sequence[str]) -> dict[str, list[str]]:
-    """POS id → RMS ids (sorted) for the active, non-stale mappings onto these POS tables.
+def usable_by_pos(
+    session: Session, venue_id: str, pos_ids: Sequence[str] | None
+) -> dict[str, list[str]]:
+    """POS id → RMS ids (sorted) for the active, non-stale mappings onto these POS tables
+    (`None`: onto every table of the venue).
 
     A plain statement on the transaction's connection: every `pos_order` event translates its
     tables, and the ORM query cost more than a tenth of a POS update (ARCHITECTURE §3)."""
-    wanted = sorted(set(pos_ids))
-    if not wanted:
+    wanted = sorted(set(pos_ids)) if pos_ids is not None else []
+    if pos_ids is not None and not wanted:
         return {}
     found: dict[str, list[str]] = {}
     params: dict[str, object] = {f"p{i}": pos_id for i, pos_id in enumerate(wanted)}
@@ -138,9 +141,10 @@ def _usable_sql(count: int) -> dict[str, str]:
     # Only numbered placeholders are formatted in; every value is a bound parameter.
     ids = ", ".join(f":p{i}" for i in range(count))
     states = ", ".join(f":s{i}" for i in range(len(ACTIVE_STATES)))
+    which = f" AND pos_table_id IN ({ids})" if count else ""
     sql = (
         "SELECT pos_table_id, rms_table_id FROM table_mappings"  # noqa: S608
-        f" WHERE venue_id = :venue_id AND pos_table_id IN ({ids}) AND state IN ({states})"
+        f" WHERE venue_id = :venue_id{which} AND state IN ({states})"
         " AND stale = :stale ORDER BY rms_table_id"
     )
     return dialect_sql(sql)

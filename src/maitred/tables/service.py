@@ -32,9 +32,11 @@ __all__ = [
     "confirm",
     "mappings",
     "pos_tables",
+    "pos_to_rms_map",
     "require_venue",
     "translate_pos_to_rms",
     "translate_rms_to_pos",
+    "translate_with",
     "unmap",
 ]
 
@@ -138,7 +140,17 @@ def translate_pos_to_rms(
     session: Session, *, venue_id: str, pos_table_ids: list[str]
 ) -> Translation:
     """RMS table ids for a POS order's tables."""
-    found = repo.usable_by_pos(session, venue_id, pos_table_ids)
+    return translate_with(repo.usable_by_pos(session, venue_id, pos_table_ids), pos_table_ids)
+
+
+def pos_to_rms_map(session: Session, venue_id: str) -> dict[str, list[str]]:
+    """POS id → RMS ids (sorted) of every active, non-stale mapping of the venue: what a cache
+    keeps to translate the venue's POS tables without a statement (`translate_with`)."""
+    return repo.usable_by_pos(session, venue_id, None)
+
+
+def translate_with(found: dict[str, list[str]], pos_table_ids: list[str]) -> Translation:
+    """RMS table ids for a POS order's tables, from a venue's POS id → RMS ids map."""
     translated: list[str] = []
     missing: list[str] = []
     for pos_id in pos_table_ids:

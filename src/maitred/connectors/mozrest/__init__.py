@@ -13,10 +13,12 @@ from maitred.partners.contracts import Contract
 
 
 def _routes() -> Sequence[object]:
-    """`POST /rms` first as a plain route (ahead of every FastAPI route), then the routers."""
+    """`POST /rms` and the POS's order calls first as plain routes (ahead of every FastAPI
+    route), then the routers."""
     from maitred.connectors.mozrest import pos_routes, rms_routes
 
-    return (*rms_routes.plain_routes(), rms_routes.router, pos_routes.router)
+    plain = (*rms_routes.plain_routes(), *pos_routes.plain_routes())
+    return (*plain, rms_routes.router, pos_routes.router)
 
 
 CONTRACT = Contract(
