@@ -2,6 +2,7 @@
 domain, so it sits at the top, beside the entry points."""
 
 from maitred.capabilities.models import Capability
+from maitred.channel_orders.models import ChannelOrder, ChannelOrderEvent, StoreStatus
 from maitred.db.base import Base
 from maitred.deliveries.models import Delivery, DeliveryAttempt, Endpoint
 from maitred.flags.models import Flag
@@ -16,6 +17,8 @@ from maitred.venues.models import Venue, VenueLink
 __all__ = [
     "Base",
     "Capability",
+    "ChannelOrder",
+    "ChannelOrderEvent",
     "Check",
     "CheckClaim",
     "Delivery",
@@ -28,6 +31,7 @@ __all__ = [
     "PosTableRecord",
     "Reservation",
     "RmsTableRecord",
+    "StoreStatus",
     "TableMapping",
     "Trace",
     "Venue",
