@@ -67,6 +67,10 @@ class RbiOrdering:
                     "readyInSeconds": commit.get("readyInSeconds"),
                 }
             )
+            # spec: required, and null (hold until fired) is a value, not an absence.
+            dumped = body.model_dump(mode="json", exclude_none=True)
+            dumped["fireOrderInSeconds"] = commit.get("fireOrderInSeconds")
+            return Webhook(PATHS[leg], json.dumps(dumped, separators=(",", ":")))
         else:
             body = pos_wire.FireWebhook.model_validate(common)
         return Webhook(PATHS[leg], _dump(body))
