@@ -37,13 +37,13 @@ def _drop(schema: str | None) -> None:
 
 
 async def open_stack(
-    backend: str, workdir: Path, hubs: int = 1, **env: str
+    backend: str, workdir: Path, hubs: int = 1, *, cross: bool = False, **env: str
 ) -> AsyncIterator[ChannelStack]:
     """A started stack, stopped and dropped afterwards."""
     url, schema = _database(backend, workdir)
     running = ChannelStack(workdir=workdir, database_url=url)
     try:
-        await running.start(hubs, **env)
+        await running.start(hubs, cross=cross, **env)
         yield running
     finally:
         await running.stop()

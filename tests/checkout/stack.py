@@ -155,8 +155,9 @@ class ChannelStack:
 
     # -- processes ----------------------------------------------------------------------
 
-    async def start(self, hubs: int = 1, **env: str) -> None:
-        """Start the simulators, then `hubs` maitred processes sharing the database."""
+    async def start(self, hubs: int = 1, *, cross: bool = False, **env: str) -> None:
+        """Start the simulators, then `hubs` maitred processes sharing the database; `cross`:
+        the first one gives the POS the second one's URL to call back on."""
         self.http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60))
         ports = [free_port() for _ in range(hubs)]
         urls = [f"http://127.0.0.1:{port}" for port in ports]
@@ -198,6 +199,8 @@ class ChannelStack:
                 "MAITRED_CHANNEL_WAIT_SECONDS": "2",
                 **env,
             }
+            if cross and number == 0:
+                hub_env["MAITRED_PUBLIC_URL"] = urls[1]
             hub = Hub(url, port, hub_env, self.workdir / f"hub{number}.log")
             self.hubs.append(hub)
         for hub in self.hubs:
