@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
@@ -41,11 +42,15 @@ async def test_a_restart_between_commit_and_lead_time_still_prepares_on_time(
         )
         assert lead == {"verdict": "apply", "status_after": "preparing"}
         assert row["fire_due_at"] is not None
-        await stack.wait_for("the channel told", lambda: _latest(stack, order_id, "PREPARING"))
+        told = _latest(stack, order_id, "PREPARING")
+        await stack.wait_for("the channel told", told)
 
 
-async def _latest(stack: ChannelStack, order_id: str, status: str) -> bool:
-    return _updates(stack, order_id)[-1:] == [status]
+def _latest(stack: ChannelStack, order_id: str, status: str) -> Callable[[], Awaitable[bool]]:
+    async def probe() -> bool:
+        return _updates(stack, order_id)[-1:] == [status]
+
+    return probe
 
 
 async def test_the_callback_landing_on_another_process_wakes_the_waiting_one(
