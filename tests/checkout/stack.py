@@ -34,6 +34,7 @@ POS_KEY = "rbi-pos-key-0123456789abcdef"
 OTHER_POS_KEY = "other-pos-key-0123456789abcd"
 STORE = "4242"  # the channel's id for the venue
 POS_STORE = "pos-store-17"  # the POS's id for it
+NO_CURRENCY_STORE = "4343"  # a venue with no currency set
 
 
 @dataclass
@@ -266,6 +267,11 @@ id = "burger-17"
 currency = "EUR"
 pos = {{ partner = "till", venue_id = "{POS_STORE}" }}
 channel = {{ partner = "web", venue_id = "{STORE}" }}
+
+[[venues]]
+id = "no-currency-17"
+pos = {{ partner = "till", venue_id = "pos-store-18" }}
+channel = {{ partner = "web", venue_id = "{NO_CURRENCY_STORE}" }}
 
 [[venues]]
 id = "other-17"

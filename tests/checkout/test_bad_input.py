@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.checkout.stack import OTHER_POS_KEY, POS_KEY, STORE, ChannelStack
+from tests.checkout.stack import NO_CURRENCY_STORE, OTHER_POS_KEY, POS_KEY, STORE, ChannelStack
 from tests.checkout.test_flow import _price
 from tests.factories import fixture
 
@@ -46,6 +46,7 @@ def _selection(quantity: int) -> dict[str, Any]:
 
 CHANNEL_CASES = {
     "unknown store": (_body(storeId="999999"), 404, "storeId"),
+    "no currency": (_body(storeId=NO_CURRENCY_STORE), 409, "currency"),
     "empty cart": (_body(cart={"menuSelections": []}), 400, "cart.menuSelections"),
     "zero quantity": (_body(cart=_selection(0)), 400, "cart.menuSelections[0].quantity"),
     "negative quantity": (_body(cart=_selection(-2)), 400, "cart.menuSelections[0].quantity"),

@@ -156,6 +156,20 @@ async def test_place_prices_and_commits_by_itself(stack: ChannelStack) -> None:
     _signed_right(stack)
 
 
+async def test_a_place_the_pos_never_answers_is_timed_out_by_the_sweep(
+    stack: ChannelStack,
+) -> None:
+    await stack.pos_do("/_sim/faults", {"silent_legs": ["price"]})
+    answer = await stack.channel_do("/_sim/orders/place", {"fireOrderInSeconds": None})
+    order_id = answer["body"]["data"]["id"]
+    order = await stack.until_status(order_id, "ERROR", timeout=15)  # wait 2 s + grace 1 s
+    assert order["errors"][0]["code"] == "TIMEOUT"
+    [row] = stack.rows("SELECT state, last_error FROM deliveries WHERE kind = 'rbi.commit'") or [
+        None
+    ]
+    assert row is None  # the commit half was never asked
+
+
 async def test_the_pos_reads_the_order_it_commits(stack: ChannelStack) -> None:
     order_id = (await _price(stack))["id"]
     status, body = await stack.call("GET", f"{stack.hub}/v1/orders/{order_id}", key=POS_KEY)
