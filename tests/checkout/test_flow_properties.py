@@ -67,7 +67,8 @@ def _committed_order(runtime: Runtime, ctx: flow.Context) -> str:
     )
     commit = flow.Commit(None, {"paymentMethod": "CASH", "fireOrderInSeconds": None})
     result = runtime.writer.run_sync(flow.commit("web", order_id, commit, ctx))
-    assert result.order.status == "priced" and "commit" in result.order.awaiting
+    assert result.order.status == "priced"
+    assert "commit" in result.order.awaiting
     return order_id
 
 
