@@ -143,6 +143,32 @@ class Settings(BaseSettings):
         description="Closed and voided POS orders older than this are purged (at least 45).",
     )
 
+    # Channel orders (docs/decisions/0016)
+    public_url: str = Field(
+        default="http://127.0.0.1:8000",
+        pattern=r"^https?://\S+$",
+        description="maitred's own URL as its partners reach it: the base of the callbackUrl "
+        "and the order URLs its webhooks carry.",
+    )
+    channel_wait_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        le=60,
+        description="How long a channel's price or commit waits for the POS's callback before "
+        "the order goes to ERROR with a TIMEOUT partner error.",
+    )
+    channel_poll_seconds: float | None = Field(
+        default=None,
+        gt=0,
+        description="How often a waiting price or commit re-reads its order when no wake-up "
+        "came (default 1.0 on PostgreSQL, which notifies across processes, 0.1 on SQLite).",
+    )
+    channel_fire_ttl: float = Field(
+        default=600.0,
+        gt=0,
+        description="Seconds a fire webhook may still be sent when the commit had no lead time.",
+    )
+
     @field_validator("retry_schedule", mode="before")
     @classmethod
     def _parse_schedule(cls, value: object) -> object:

@@ -64,6 +64,11 @@ class Unauthorized(MaitredError):
     default_message = "Missing or invalid API key"
 
 
+class Forbidden(MaitredError):
+    status_code = 403
+    default_message = "Forbidden"
+
+
 class NotFound(MaitredError):
     status_code = 404
     default_message = "Not found"

@@ -2,6 +2,7 @@
 domain, so it sits at the top, beside the entry points."""
 
 from maitred.capabilities.models import Capability
+from maitred.channel_orders.models import ChannelOrder, ChannelOrderEvent, StoreStatus
 from maitred.db.base import Base
 from maitred.db.generations import Generation
 from maitred.deliveries.models import Delivery, DeliveryAttempt, Endpoint
@@ -17,6 +18,8 @@ from maitred.venues.models import Venue, VenueLink
 __all__ = [
     "Base",
     "Capability",
+    "ChannelOrder",
+    "ChannelOrderEvent",
     "Check",
     "CheckClaim",
     "Delivery",
@@ -30,6 +33,7 @@ __all__ = [
     "PosTableRecord",
     "Reservation",
     "RmsTableRecord",
+    "StoreStatus",
     "TableMapping",
     "Trace",
     "Venue",

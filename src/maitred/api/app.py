@@ -12,6 +12,7 @@ from starlette.routing import BaseRoute
 
 from maitred import __version__, boot
 from maitred.api import docs, errors
+from maitred.checkout import wait
 from maitred.config import Settings, get_settings
 from maitred.monitoring.middleware import EdgeMiddleware
 from maitred.monitoring.service import TraceRecorder
@@ -47,6 +48,7 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = False) ->
         )
         app.state.limits = RateLimits.from_settings(settings)
         recorder.start()
+        await wait.start(settings.database_url)
         dispatcher = None
         if run_worker:
             from maitred.worker.runner import start_in_process
@@ -58,6 +60,7 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = False) ->
             if dispatcher is not None:
                 await dispatcher.stop()
             await recorder.stop()
+            await wait.stop()
             await runtime.close()
 
     app = FastAPI(

@@ -16,7 +16,7 @@ from maitred.venues.schemas import ROLES, VenueSpec
 
 app = typer.Typer(help="venues", no_args_is_help=True)
 # What `set` keeps from the stored venue when an option is not given.
-_KEPT = {"name", "timezone", "seating_statuses", "reject_unknown_skus", *ROLES}
+_KEPT = {"name", "timezone", "seating_statuses", "reject_unknown_skus", "currency", *ROLES}
 
 
 @app.command("list")
@@ -62,6 +62,9 @@ def set_command(
             help="A POS's 422 Unknown SKU(s) fails the order / opens it without those items.",
         ),
     ] = None,
+    currency: Annotated[
+        str | None, typer.Option(help="ISO-4217 code the venue prices in (channel orders).")
+    ] = None,
 ) -> None:
     """Create a venue, or change the given fields and roles of an existing one (the others are
     kept)."""
@@ -70,6 +73,7 @@ def set_command(
         "timezone": timezone,
         "seating_statuses": seating_status or None,
         "reject_unknown_skus": reject_unknown_skus,
+        "currency": currency,
     }
     given = {k: v for k, v in given.items() if v is not None}
     for value in link or []:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from prometheus_client import Counter
 from sqlalchemy import (
     BindParameter,
     ColumnElement,
@@ -29,7 +30,19 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, aliased
 
 from maitred.clock import now
-from maitred.deliveries.models import INFLIGHT, PENDING, Delivery, Endpoint, partner_credentials
+from maitred.deliveries.models import (
+    EXPIRED,
+    INFLIGHT,
+    PENDING,
+    Delivery,
+    Endpoint,
+    partner_credentials,
+)
+
+DROPPED = "dropped: past its deadline (no request made)"
+EXPIRED_TOTAL = Counter(
+    "maitred_deliveries_expired_total", "Deliveries dropped unsent, past their deadline."
+)
 
 
 @dataclass(frozen=True)
@@ -62,6 +75,7 @@ class ClaimedDelivery:
     token_encrypted: str | None
     secret_encrypted: str | None
     attempts_at_replay: int = 0
+    expires_at: datetime | None = None  # sent only before this instant
 
     @property
     def scheduled_attempt(self) -> int:
@@ -146,6 +160,7 @@ def _queries() -> tuple[
             Delivery.endpoint_id == bindparam("endpoint_id"),
             Delivery.state == PENDING,
             Delivery.next_attempt_at <= _AT,
+            or_(Delivery.expires_at.is_(None), Delivery.expires_at > _AT),
             head,
         )
         .order_by(Delivery.next_attempt_at, Delivery.id)
@@ -165,7 +180,7 @@ _LOAD = (
         Delivery.id, Delivery.message_id, Delivery.endpoint_id, Delivery.partner_id,
         Delivery.venue_id, Delivery.kind, Delivery.method, Delivery.url, Delivery.body,
         Delivery.correlation_id, Delivery.attempts, Delivery.attempts_at_replay,
-        _partner.token_encrypted, _partner.signing_secret_encrypted,
+        Delivery.expires_at, _partner.token_encrypted, _partner.signing_secret_encrypted,
     )
     .outerjoin(partner_credentials, _partner.id == Delivery.partner_id)
     .where(Delivery.id.in_(bindparam("ids", expanding=True)))
@@ -209,6 +224,7 @@ def _lease(
             token_encrypted=row.token_encrypted,
             secret_encrypted=row.signing_secret_encrypted,
             attempts_at_replay=row.attempts_at_replay,
+            expires_at=row.expires_at,
         )
         for row in (rows[i] for i in ids if i in rows)
     ]
@@ -242,6 +258,7 @@ def claim(session: Session, spec: Claim, in_flight: Mapping[int, int]) -> list[C
     if spec.limit <= 0:
         return []
     at = now()
+    expire_overdue(session, at)
     full = [e for e, sending in in_flight.items() if sending >= spec.endpoint_cap]
     room = _Room(session, spec, at, in_flight)
     connection = session.connection()  # Core: no ORM objects for rows that are only looked at
@@ -264,6 +281,27 @@ def claim(session: Session, spec: Claim, in_flight: Mapping[int, int]) -> list[C
             if room.done:
                 break
     return _lease(connection, spec, at, room.chosen) if room.chosen else []
+
+
+_EXPIRE = (
+    update(_deliveries)  # type: ignore[arg-type]
+    .where(
+        _deliveries.c.state == PENDING,
+        _deliveries.c.expires_at.is_not(None),
+        _deliveries.c.expires_at <= bindparam("e_at"),
+    )
+    .values(state=EXPIRED, last_error=DROPPED, updated_at=bindparam("e_at"))
+)
+
+
+def expire_overdue(session: Session, at: datetime) -> int:
+    """Drop every pending delivery past its deadline (docs/decisions/0016): it is never sent
+    late. Index `ix_deliveries_expiry` holds only pending rows with a deadline."""
+    result = session.connection().execute(_EXPIRE, {"e_at": at})
+    count = int(result.rowcount)
+    if count:
+        EXPIRED_TOTAL.inc(count)
+    return count
 
 
 class _Room:

@@ -5,7 +5,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint, column, table
+from sqlalchemy import (
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    column,
+    table,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from maitred.db.base import Base, BigId, Timestamp
@@ -17,7 +27,10 @@ INFLIGHT = "inflight"
 DELIVERED = "delivered"
 FAILED = "failed"
 SUPERSEDED = "superseded"
-State = Literal["pending", "inflight", "delivered", "failed", "superseded"]
+# pending → expired: its deadline (`expires_at`) passed before it could be sent; dropped, never
+# sent late (docs/decisions/0016).
+EXPIRED = "expired"
+State = Literal["pending", "inflight", "delivered", "failed", "superseded", "expired"]
 
 # What the engine reads of a partner to send to it: the token it presents and the secret it
 # signs with, both encrypted. Named here rather than imported from the partners domain, which
@@ -62,6 +75,13 @@ class Delivery(Base):
         Index("ix_deliveries_endpoint_due", "endpoint_id", "state", "next_attempt_at"),
         Index("ix_deliveries_order", "endpoint_id", "ordering_key", "id"),
         Index("ix_deliveries_coalesce", "endpoint_id", "coalesce_key", "state"),
+        # The claim drops pending deliveries past their deadline (few rows have one).
+        Index(
+            "ix_deliveries_expiry",
+            "expires_at",
+            postgresql_where=text("state = 'pending' AND expires_at IS NOT NULL"),
+            sqlite_where=text("state = 'pending' AND expires_at IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
@@ -90,6 +110,8 @@ class Delivery(Base):
     last_status: Mapped[int | None] = mapped_column(Integer)
     last_error: Mapped[str | None] = mapped_column(Text)
     superseded_by: Mapped[int | None] = mapped_column(BigId)
+    # After this instant the delivery is useless: it is expired instead of sent (None: never).
+    expires_at: Mapped[datetime | None] = mapped_column(Timestamp)
     created_at: Mapped[datetime] = mapped_column(Timestamp)
     updated_at: Mapped[datetime] = mapped_column(Timestamp)
     delivered_at: Mapped[datetime | None] = mapped_column(Timestamp)

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import random
 import time
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 
 import aiohttp
 from standardwebhooks import Webhook
 
 from maitred.clock import now
 from maitred.config import Settings
-from maitred.deliveries import rules
-from maitred.deliveries.claims import ClaimedDelivery
+from maitred.deliveries import rules, signing
+from maitred.deliveries.claims import DROPPED, EXPIRED_TOTAL, ClaimedDelivery
+from maitred.deliveries.models import EXPIRED, PENDING
 from maitred.deliveries.results import AttemptResult
 from maitred.monitoring.service import TraceRecord
 from maitred.security import SecretBox, redact_body, redact_headers, scrub
@@ -67,6 +68,8 @@ def build_headers(delivery: ClaimedDelivery, credentials: Credentials) -> dict[s
         headers["webhook-signature"] = Webhook(credentials.signing_secret).sign(
             delivery.message_id, sent_at, delivery.body
         )
+        body = delivery.body.encode()
+        headers |= signing.extra_headers(delivery.kind, body, credentials.signing_secret)
     if credentials.token:
         headers["Authorization"] = f"Bearer {credentials.token}"
     return headers
@@ -119,7 +122,10 @@ async def attempt(
     settings: Settings,
     worker_id: str,
 ) -> AttemptResult:
-    """Send `delivery` once and decide what comes next."""
+    """Send `delivery` once and decide what comes next; a delivery past its deadline is
+    dropped unsent, and never retried at or after it (docs/decisions/0016)."""
+    if delivery.expires_at is not None and now() >= delivery.expires_at:
+        return _dropped(delivery, settings, worker_id)
     headers = build_headers(delivery, credentials)
     started_at = now()
     started = time.perf_counter()
@@ -134,6 +140,7 @@ async def attempt(
         retry_after=rules.parse_retry_after(outcome.retry_after, finished_at),
         rand=random.random(),
     )
+    decision = _within_deadline(decision, delivery.expires_at, finished_at)
     secrets = credentials.secrets()
     error = outcome.error or (None if outcome.status is None else _status_error(outcome.status))
     error = scrub(error, secrets) if error else None
@@ -152,6 +159,40 @@ async def attempt(
         response_body=_clean(outcome.body, settings.response_body_limit, secrets),
         decision=decision,
         trace=_trace(delivery, headers, outcome, settings, secrets, error, started_at, duration_ms),
+        kind=delivery.kind,
+    )
+
+
+def _within_deadline(
+    decision: rules.Decision, expires_at: datetime | None, finished_at: datetime
+) -> rules.Decision:
+    """A retry that would come at or after the delivery's deadline expires it instead."""
+    if expires_at is None or decision.state != PENDING:
+        return decision
+    if finished_at + timedelta(seconds=decision.delay or 0.0) < expires_at:
+        return decision
+    return replace(decision, state=EXPIRED, delay=None)
+
+
+def _dropped(delivery: ClaimedDelivery, settings: Settings, worker_id: str) -> AttemptResult:
+    """The result of not sending a delivery whose deadline passed while it waited for a slot."""
+    at = now()
+    EXPIRED_TOTAL.inc()
+    return AttemptResult(
+        delivery_id=delivery.id,
+        endpoint_id=delivery.endpoint_id,
+        attempt_token=delivery.attempt_token,
+        number=delivery.attempt,
+        worker_id=worker_id,
+        started_at=at,
+        finished_at=at,
+        duration_ms=0.0,
+        status_code=None,
+        error_class="Expired",
+        error=DROPPED,
+        response_body=None,
+        decision=rules.Decision(state=EXPIRED),
+        trace=_trace(delivery, {}, _Outcome(), settings, [], DROPPED, at, 0.0),
         kind=delivery.kind,
     )
 

@@ -101,9 +101,10 @@ def new_message_id() -> str:
 _INSERT = dialect_sql(
     "INSERT INTO deliveries (message_id, endpoint_id, partner_id, venue_id, kind, method, url,"
     " body, ordering_key, coalesce_key, correlation_id, state, attempts, attempts_at_replay,"
-    " next_attempt_at, created_at, updated_at)"
+    " next_attempt_at, expires_at, created_at, updated_at)"
     " VALUES (:message_id, :endpoint_id, :partner_id, :venue_id, :kind, :method, :url, :body,"
-    " :ordering_key, :coalesce_key, :correlation_id, :state, 0, 0, :due, :at, :at) RETURNING id"
+    " :ordering_key, :coalesce_key, :correlation_id, :state, 0, 0, :due, :expires, :at, :at)"
+    " RETURNING id"
 )
 _SUPERSEDE = dialect_sql(
     "UPDATE deliveries SET state = :superseded, superseded_by = :id, updated_at = :at"
@@ -126,9 +127,11 @@ def enqueue(
     coalesce_key: str | None = None,
     correlation_id: str | None = None,
     delay: float = 0.0,
+    expires_at: datetime | None = None,
 ) -> int:
     """Write one delivery in the caller's transaction and return its id; it is first tried
-    `delay` seconds from now (at once by default).
+    `delay` seconds from now (at once by default), and dropped unsent once `expires_at` is
+    past (never, by default).
 
     With a `coalesce_key`, older deliveries for the same entity and endpoint that have not been
     sent yet are marked superseded: the contract sends full state, so only the newest matters.
@@ -153,6 +156,7 @@ def enqueue(
         "state": PENDING,
         "at": at,
         "due": due,
+        "expires": None if expires_at is None else timestamp(connection, expires_at),
     }
     cursor = execute(connection, _INSERT, params)
     delivery_id = int(cursor.fetchone()[0])
@@ -227,6 +231,7 @@ def enqueue_many(
             "coalesce_key": message.coalesce_key,
             "at": at,
             "due": at,
+            "expires": None,
         }
         for message in messages
     ]

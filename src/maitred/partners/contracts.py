@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
+from maitred.channel_orders.ports import OrderNotices, PosOrdering
 from maitred.errors import BadRequest, field_details
 from maitred.orders.ports import PosAdapter, RmsAdapter
 
@@ -31,6 +32,10 @@ class Contract:
     routes: Callable[[], Sequence[object]] = _no_routes
     # The body of a signed test event to a partner's webhook: (partner id, ISO time) → JSON.
     ping: Callable[[str, str], str] | None = None
+    # Channel orders (docs/decisions/0016): what a POS of this contract is asked to price,
+    # commit and fire, and the order notices its partners (channel and POS) get.
+    ordering: PosOrdering | None = None
+    notices: OrderNotices | None = None
 
     def adapter(self, kind: str) -> PosAdapter | RmsAdapter | None:
         """The adapter for a partner of `kind`, if the contract has one."""

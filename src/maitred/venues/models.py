@@ -23,6 +23,8 @@ class Venue(Base):
     # decision 9: True makes a POS's `422 Unknown SKU(s)` a failure instead of reopening
     # the order without the pre-ordered items.
     reject_unknown_skus: Mapped[bool] = mapped_column(Boolean, default=False)
+    # ISO-4217 code the venue prices in; channel orders are refused while it is unset.
+    currency: Mapped[str | None] = mapped_column(String(3))
     created_at: Mapped[datetime] = mapped_column(Timestamp)
     updated_at: Mapped[datetime] = mapped_column(Timestamp)
 

@@ -58,6 +58,8 @@ class VenueFields(CamelModel, text.StorableModel):
     seating_statuses: Annotated[list[Status], Field(min_length=1)] = ["seated"]
     # decision 9: refuse to open the order when the POS rejects pre-ordered SKUs.
     reject_unknown_skus: bool = False
+    # The ISO-4217 code the venue prices in; channel orders are refused while it is unset.
+    currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")] | None = None
     rms: LinkSpec | None = None
     pos: LinkSpec | None = None
     channel: LinkSpec | None = None

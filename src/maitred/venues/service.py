@@ -29,6 +29,7 @@ def upsert_venue(session: Session, spec: VenueSpec) -> Change:
     venue.name, venue.timezone = spec.name, spec.timezone
     venue.seating_statuses = list(spec.seating_statuses)
     venue.reject_unknown_skus = spec.reject_unknown_skus
+    venue.currency = spec.currency
     session.flush()
     relinked = _sync_links(session, spec.id, wanted)
     if created or relinked:
@@ -51,6 +52,7 @@ def _state(venue: Venue, links: list[VenueLink]) -> dict[str, object]:
         "timezone": venue.timezone,
         "seating_statuses": list(venue.seating_statuses),
         "reject_unknown_skus": venue.reject_unknown_skus,
+        "currency": venue.currency,
     }
     for role in ROLES:
         link = by_role.get(role)
@@ -135,6 +137,7 @@ def _to_read(venue: Venue, links: list[VenueLink]) -> VenueRead:
         timezone=venue.timezone,
         seating_statuses=venue.seating_statuses,
         reject_unknown_skus=venue.reject_unknown_skus,
+        currency=venue.currency,
         created_at=venue.created_at,
         updated_at=venue.updated_at,
         **roles,

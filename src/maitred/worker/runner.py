@@ -12,6 +12,7 @@ import structlog
 from sqlalchemy.exc import OperationalError
 
 from maitred import boot
+from maitred.checkout.timers import ChannelTimers
 from maitred.clock import get_clock
 from maitred.config import Settings
 from maitred.deliveries.dispatcher import Dispatcher
@@ -124,7 +125,9 @@ async def start_in_process(runtime: Runtime, recorder: TraceRecorder) -> Stoppab
     await sweeper.start()
     tables = TablesSweeper(runtime)
     await tables.start()
-    return Together(dispatcher, following, sweeper, tables)
+    timers = ChannelTimers(runtime)
+    await timers.start()
+    return Together(dispatcher, following, sweeper, tables, timers)
 
 
 async def run_worker(settings: Settings) -> None:
@@ -140,13 +143,16 @@ async def run_worker(settings: Settings) -> None:
     following = FollowUpLoop(runtime)
     sweeper = ReconcileSweeper(runtime)
     tables = TablesSweeper(runtime)
+    timers = ChannelTimers(runtime)
     try:
         await dispatcher.start()
         await following.start()
         await sweeper.start()
         await tables.start()
+        await timers.start()
         await stop.wait()
         log.info("stopping worker", worker_id=dispatcher.worker_id)
+        await timers.stop()
         await tables.stop()
         await sweeper.stop()
         await following.stop()

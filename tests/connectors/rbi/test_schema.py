@@ -114,7 +114,7 @@ def test_the_bounds_are_schema_keywords() -> None:
     assert "fireOrderInSeconds" in commit["required"]
     money = Money.model_json_schema()["properties"]
     assert money["amount"] == {
-        "maximum": 2**63 - 1,
+        "exclusiveMaximum": 2**63,
         "minimum": -(2**63),
         "title": "Amount",
         "type": "integer",

@@ -6,6 +6,7 @@ The Mozrest routes keep their own `{"error": …}` shape; these are for the RBI 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated, Any
 
 from pydantic import Field, ValidationError
@@ -103,6 +104,8 @@ def _message(error: ErrorDetails) -> str:
     if kind in ("greater_than_equal", "less_than_equal"):
         word = "least" if kind == "greater_than_equal" else "most"
         return f"must be at {word} {ctx.get('ge', ctx.get('le'))}"
+    if kind == "less_than" and isinstance(ctx.get("lt"), int):
+        return f"must be at most {ctx['lt'] - 1}"  # integer fields only carry `lt`
     if kind == "string_pattern_mismatch":
         return f"must match {ctx.get('pattern')}"
     if kind in ("literal_error", "union_tag_invalid"):
@@ -116,3 +119,38 @@ def _message(error: ErrorDetails) -> str:
 
 def _elements(count: object) -> str:
     return f"{count} element" if count == 1 else f"{count} elements"
+
+
+def request_body(errors: Sequence[Any], *, status: int = 400) -> ErrorBody:
+    """The error body for FastAPI's validation errors of a request (its body, path or
+    query), one entry per fault; locations start at the body's fields."""
+    entries = []
+    for error in list(errors)[:MAX_ENTRIES]:
+        loc = tuple(error.get("loc", ()))
+        where = loc[1:] if loc and loc[0] in ("body", "path", "query", "header") else loc
+        details: ErrorDetails = {**error, "loc": where}  # type: ignore[typeddict-item]
+        entries.append(_entry(details))
+    if not entries:
+        entries = [ErrorEntry(code=VALIDATION, message="the request is not valid")]
+    first = entries[0]
+    message = f"{first.location} {first.message}" if first.location else first.message
+    return ErrorBody(status=status, code=VALIDATION, message=message, errors=entries)
+
+
+CODES_BY_STATUS = {
+    400: VALIDATION,
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "NotFound",
+    409: "Conflict",
+    413: "PayloadTooLarge",
+    415: "UnsupportedMediaType",
+    429: "TooManyRequests",
+    503: "ServiceUnavailable",
+}
+
+
+def status_body(status: int, message: str, *, location: str | None = None) -> ErrorBody:
+    """A one-entry error body for an HTTP status, the code named after it."""
+    code = CODES_BY_STATUS.get(status, "InternalError" if status >= 500 else "Error")
+    return error_body(status, code, message, location=location)

@@ -14,7 +14,9 @@ from pydantic import ConfigDict, Field, StrictBool, StrictInt
 from maitred import text
 
 # Integers as a BIGINT column and a 64-bit client hold them.
-Int64 = Annotated[StrictInt, Field(ge=-(2**63), le=2**63 - 1)]
+# `lt=2**63` rather than `le=2**63 - 1`: the published document can spell 2^63 exactly (a float
+# of 2^63 - 1 is 2^63), and for integers the two bounds are the same.
+Int64 = Annotated[StrictInt, Field(ge=-(2**63), lt=2**63)]
 Int32 = Annotated[StrictInt, Field(ge=-(2**31), le=2**31 - 1)]
 Seconds = Annotated[StrictInt, Field(ge=0, le=2**31 - 1)]
 # spec (contracts §2.6): the range is 0 to 100000; null means "hold until a fire".

@@ -1,0 +1,378 @@
+"""The RBI contract's routes (contracts §2; docs/decisions/0016): the channel API under
+`/v1/channel/orders` for partners of kind `channel`, and the POS's callbacks, order events and
+Get Order under `/v1/orders/{orderId}` for partners of kind `pos`. Errors answer in the
+contract's shape (`{status, code, message, errors[]}`, `connectors.rbi.errors`)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Coroutine
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.orm import Session
+
+from maitred.channel_orders.models import ChannelOrder
+from maitred.checkout import flow, wait
+from maitred.connectors.rbi import mapping, pos_wire
+from maitred.connectors.rbi.channel_wire import (
+    CancelOrder,
+    CommitOrder,
+    OrderAnswer,
+    PlaceAnswer,
+    PlaceOrder,
+    PriceOrder,
+)
+from maitred.connectors.rbi.errors import ErrorBody, request_body, status_body
+from maitred.connectors.rbi.ports import order_answer
+from maitred.db import notify
+from maitred.errors import Conflict, Forbidden, MaitredError, RateLimited
+from maitred.partners.service import Caller
+from maitred.runtime import Runtime
+from maitred.web.bodies import JsonBodyRoute
+from maitred.web.deps import PartnerDep, RuntimeDep
+
+OrderId = Annotated[str, Path(min_length=1, max_length=200, description="maitred's order id.")]
+ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorBody} for status in (400, 401, 403, 404, 409, 503)
+}
+
+
+class RbiRoute(JsonBodyRoute):
+    """A route answering its errors in the RBI contract's shape."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        """The route's handler, its errors rendered as the contract spells them."""
+        handler = super().get_route_handler()
+
+        async def rendered(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except RequestValidationError as exc:
+                return _error(request_body(exc.errors()))
+            except MaitredError as exc:
+                location = next(iter(exc.details), None)
+                headers = None
+                if isinstance(exc, RateLimited):
+                    headers = {"Retry-After": str(exc.retry_after)}
+                body = status_body(exc.status_code, exc.message, location=location)
+                return _error(body, headers)
+
+        return rendered
+
+
+def _error(body: ErrorBody, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse(body.model_dump(exclude_none=True), body.status, headers=headers)
+
+
+channel_router = APIRouter(
+    prefix="/v1/channel/orders",
+    tags=["Channel orders (RBI)"],
+    route_class=RbiRoute,
+    strict_content_type=False,
+    responses=ERRORS,
+)
+pos_router = APIRouter(
+    prefix="/v1/orders",
+    tags=["POS orders (RBI)"],
+    route_class=RbiRoute,
+    strict_content_type=False,
+    responses=ERRORS,
+)
+
+
+def _context(request: Request, runtime: Runtime) -> flow.Context:
+    correlation = request.scope.get("state", {}).get("correlation_id")
+    return flow.Context.of(runtime.settings, correlation)
+
+
+def _require(caller: Caller, kind: str) -> None:
+    if caller.kind != kind:
+        raise Forbidden(f"only a partner of kind {kind} may call this ({caller.kind} given)")
+
+
+def _answer(order: ChannelOrder, store_id: str) -> Response:
+    return Response(order_answer(order, store_id=store_id), media_type="application/json")
+
+
+async def _read(
+    runtime: Runtime, read: Callable[[Session], ChannelOrder], partner_id: str
+) -> Response:
+    """Read the order afresh (reads run in a thread) and answer it as `partner_id` sees it."""
+
+    def job() -> Response:
+        with runtime.db.read_sessions() as session:
+            order = read(session)
+            return _answer(order, flow.store_id_for(session, order, partner_id))
+
+    return await asyncio.to_thread(job)
+
+
+def _poll(runtime: Runtime) -> float:
+    configured = runtime.settings.channel_poll_seconds
+    if configured is not None:
+        return configured
+    # SQLite: one process, woken in-process; PostgreSQL: NOTIFY wakes the others, while the
+    # listener is connected.
+    return 1.0 if notify.LISTENER.connected and not runtime.db.is_sqlite else 0.1
+
+
+async def _settle(runtime: Runtime, result: flow.Result, ctx: flow.Context) -> None:
+    """Wait (bounded) for the callback of the leg just sent; time the order out at the end."""
+    if result.waiting is None:
+        return
+    order = result.order
+    moved = await wait.until_moved(
+        runtime.db.read_sessions,
+        order.id,
+        version=order.version,
+        deadline_seconds=wait.deadline_left(order.wait_deadline_at),
+        poll=_poll(runtime),
+    )
+    if not moved:
+        await runtime.writer.run(flow.timeout(order.id, result.waiting, ctx))
+
+
+def _refused(result: flow.Result) -> None:
+    if result.refused and result.ruling is not None:
+        raise Conflict(result.ruling.reason)
+
+
+# -- channel API --------------------------------------------------------------------------
+
+
+def _new_order(caller: Caller, body: PriceOrder | PlaceOrder) -> flow.NewOrder:
+    dumped = body.model_dump(mode="json", exclude_none=True)
+    request = {k: v for k, v in dumped.items() if k in ("charges", "deliveryAddress", "loyalty")}
+    place = None
+    if isinstance(body, PlaceOrder):
+        place = _commit(body)
+    return flow.NewOrder(
+        channel_partner_id=caller.partner_id,
+        store_id=body.storeId,
+        service_mode=body.serviceMode,
+        cart=dumped["cart"],
+        customer=dumped.get("customer"),
+        request=request,
+        external_reference_id=body.externalReferenceId,
+        place=place,
+    )
+
+
+def _commit(body: CommitOrder | PlaceOrder) -> flow.Commit:
+    keep = ("paymentMethod", "charges", "fireOrderInSeconds", "readyInSeconds", "mpfOrderId")
+    dumped = body.model_dump(mode="json", include=set(keep), exclude_none=True)
+    dumped["fireOrderInSeconds"] = body.fireOrderInSeconds
+    total = body.charges.total if body.charges is not None else None
+    return flow.Commit(
+        lead_time=body.fireOrderInSeconds,
+        body=dumped,
+        total=None if total is None else mapping.money(total),
+    )
+
+
+@channel_router.post("/price", response_model=OrderAnswer)
+async def price_order(
+    request: Request, runtime: RuntimeDep, caller: PartnerDep, body: PriceOrder
+) -> Response:
+    """Create an order and have the POS price it; answers once the POS called back, or with
+    the order in ERROR (TIMEOUT) when it did not within `MAITRED_CHANNEL_WAIT_SECONDS`."""
+    _require(caller, "channel")
+    ctx = _context(request, runtime)
+    result = await runtime.writer.run(flow.create(_new_order(caller, body), ctx))
+    await _settle(runtime, result, ctx)
+    order_id = result.order.id
+    return await _read(
+        runtime,
+        lambda s: flow.read_for_channel(s, caller.partner_id, order_id),
+        caller.partner_id,
+    )
+
+
+@channel_router.post("/place", response_model=PlaceAnswer)
+async def place_order(
+    request: Request, runtime: RuntimeDep, caller: PartnerDep, body: PlaceOrder
+) -> Response:
+    """Price and commit in one call, answered at once; the outcome arrives as
+    `ORDER_UPDATED` webhooks."""
+    _require(caller, "channel")
+    ctx = _context(request, runtime)
+    result = await runtime.writer.run(flow.create(_new_order(caller, body), ctx))
+    data: dict[str, Any] = {
+        "id": result.order.id,
+        "callbackUrl": f"{ctx.public_url}/v1/channel/orders/{result.order.id}",
+    }
+    if body.externalReferenceId:
+        data["externalReferenceId"] = body.externalReferenceId
+    return JSONResponse({"data": data})
+
+
+@channel_router.post("/{orderId}/commit", response_model=OrderAnswer)
+async def commit_order(
+    request: Request, runtime: RuntimeDep, caller: PartnerDep, orderId: OrderId, body: CommitOrder
+) -> Response:
+    """The guest paid: the POS takes the order (answers once it called back, bounded)."""
+    _require(caller, "channel")
+    ctx = _context(request, runtime)
+    result = await runtime.writer.run(flow.commit(caller.partner_id, orderId, _commit(body), ctx))
+    _refused(result)
+    await _settle(runtime, result, ctx)
+    return await _read(
+        runtime, lambda s: flow.read_for_channel(s, caller.partner_id, orderId), caller.partner_id
+    )
+
+
+@channel_router.post("/{orderId}/fire", response_model=OrderAnswer)
+async def fire_order(
+    request: Request, runtime: RuntimeDep, caller: PartnerDep, orderId: OrderId
+) -> Response:
+    """Send the committed order to the kitchen now (wins over its lead time)."""
+    _require(caller, "channel")
+    result = await runtime.writer.run(
+        flow.fire(caller.partner_id, orderId, _context(request, runtime))
+    )
+    _refused(result)
+    return await _read(
+        runtime, lambda s: flow.read_for_channel(s, caller.partner_id, orderId), caller.partner_id
+    )
+
+
+@channel_router.post("/{orderId}/cancel", response_model=OrderAnswer)
+async def cancel_order(
+    request: Request,
+    runtime: RuntimeDep,
+    caller: PartnerDep,
+    orderId: OrderId,
+    body: CancelOrder | None = None,
+) -> Response:
+    """Cancel the order (the POS hears of it by `ORDER_UPDATED`)."""
+    _require(caller, "channel")
+    del body  # the reason travels in the trace only, for now
+    result = await runtime.writer.run(
+        flow.cancel(caller.partner_id, orderId, _context(request, runtime))
+    )
+    _refused(result)
+    return await _read(
+        runtime, lambda s: flow.read_for_channel(s, caller.partner_id, orderId), caller.partner_id
+    )
+
+
+@channel_router.get("/{orderId}", response_model=OrderAnswer)
+async def get_order(runtime: RuntimeDep, caller: PartnerDep, orderId: OrderId) -> Response:
+    """The order as it stands."""
+    _require(caller, "channel")
+    return await _read(
+        runtime, lambda s: flow.read_for_channel(s, caller.partner_id, orderId), caller.partner_id
+    )
+
+
+# -- POS side -----------------------------------------------------------------------------
+
+
+async def _pos_report(
+    request: Request,
+    runtime: RuntimeDep,
+    caller: Caller,
+    order_id: str,
+    job: Callable[[flow.Context], Callable[[Session], flow.Result]],
+) -> Response:
+    _require(caller, "pos")
+    result = await runtime.writer.run(job(_context(request, runtime)))
+    _refused(result)
+    return await _read(
+        runtime, lambda s: flow.read_for_pos(s, caller.partner_id, order_id), caller.partner_id
+    )
+
+
+@pos_router.post("/{orderId}/price/callback", response_model=OrderAnswer)
+async def price_callback(
+    request: Request,
+    runtime: RuntimeDep,
+    caller: PartnerDep,
+    orderId: OrderId,
+    body: pos_wire.PriceCallback,
+) -> Response:
+    """The POS's answer to a price webhook: PRICED with the priced cart, or ERROR."""
+    report = mapping.callback_report(body)
+    priced = doc = None
+    if isinstance(body, pos_wire.Priced):
+        priced = mapping.priced_cart(body)
+        doc = body.model_dump(mode="json", exclude_none=True)
+    return await _pos_report(
+        request,
+        runtime,
+        caller,
+        orderId,
+        lambda ctx: flow.callback(
+            caller.partner_id, orderId, report, ctx, priced=priced, priced_doc=doc
+        ),
+    )
+
+
+@pos_router.post("/{orderId}/commit/callback", response_model=OrderAnswer)
+async def commit_callback(
+    request: Request,
+    runtime: RuntimeDep,
+    caller: PartnerDep,
+    orderId: OrderId,
+    body: pos_wire.CommitCallback,
+) -> Response:
+    """The POS's answer to a commit webhook: COMMITTED, or ERROR."""
+    report = mapping.callback_report(body)
+    return await _pos_report(
+        request,
+        runtime,
+        caller,
+        orderId,
+        lambda ctx: flow.callback(caller.partner_id, orderId, report, ctx),
+    )
+
+
+@pos_router.post("/{orderId}/fire/callback", response_model=OrderAnswer)
+async def fire_callback(
+    request: Request,
+    runtime: RuntimeDep,
+    caller: PartnerDep,
+    orderId: OrderId,
+    body: pos_wire.FireCallback,
+) -> Response:
+    """The POS's answer to a fire webhook: PREPARING, or ERROR."""
+    report = mapping.callback_report(body)
+    return await _pos_report(
+        request,
+        runtime,
+        caller,
+        orderId,
+        lambda ctx: flow.callback(caller.partner_id, orderId, report, ctx),
+    )
+
+
+@pos_router.post("/{orderId}/events", response_model=OrderAnswer)
+async def order_event(
+    request: Request,
+    runtime: RuntimeDep,
+    caller: PartnerDep,
+    orderId: OrderId,
+    body: pos_wire.OrderEvent,
+) -> Response:
+    """The order's progress as the POS reports it (PREPARED, DONE, CANCELED, ERROR; a resent
+    COMMITTED or PREPARING changes nothing)."""
+    report = mapping.event_report(body)
+    return await _pos_report(
+        request,
+        runtime,
+        caller,
+        orderId,
+        lambda ctx: flow.event(caller.partner_id, orderId, report, ctx),
+    )
+
+
+@pos_router.get("/{orderId}", response_model=OrderAnswer)
+async def pos_get_order(runtime: RuntimeDep, caller: PartnerDep, orderId: OrderId) -> Response:
+    """Get Order: the commit webhook does not repeat the cart."""
+    _require(caller, "pos")
+    return await _read(
+        runtime, lambda s: flow.read_for_pos(s, caller.partner_id, orderId), caller.partner_id
+    )
