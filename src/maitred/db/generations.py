@@ -3,7 +3,7 @@
 The rows a POS update looks up on every call (which venue a partner's venue id is, where the
 venue's RMS listens, how its tables translate) change a few times a day, through the admin API,
 `maitred apply`, the CLI or the worker's table refresh, possibly in another process. Triggers
-(migration `0003_pos_apply`) give the `routing` generation a new random value in the very
+(migration 0003) give the `routing` generation a new random value in the very
 transaction that changes `venue_links`, a partner's webhook URL or contract, an endpoint's URL
 or the table mappings. A job reads the generation first (one single-row statement), and the
 process's cache of that database answers only while it holds the same value: what was loaded

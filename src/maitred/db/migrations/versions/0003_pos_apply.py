@@ -1,6 +1,6 @@
 """a generation for the caches of routing rows (docs/decisions/0030)
 
-Revision ID: 0003_pos_apply
+Revision ID: 0003
 Revises: 0002
 Create Date: 2026-12-03 13:30:00.000000
 """
@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0003_pos_apply"
+revision: str = "0003"
 down_revision: str | None = "0002"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
