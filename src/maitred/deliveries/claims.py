@@ -7,6 +7,7 @@ which already makes claims one at a time.
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -29,8 +30,8 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, aliased
 
 from maitred.clock import now
-from maitred.db.sql import dialect_sql, execute_many, timestamp
-from maitred.deliveries.models import INFLIGHT, PENDING, Delivery, Endpoint, partner_credentials
+from maitred.db.sql import dialect_sql, execute, execute_many, timestamp
+from maitred.deliveries.models import INFLIGHT, PENDING, Delivery, Endpoint
 
 
 @dataclass(frozen=True)
@@ -161,42 +162,39 @@ def _queries() -> tuple[
 _EXPIRED, _ENDPOINTS, _PENDING = _queries()
 
 
-_deliveries = Delivery.__table__
-_partner = partner_credentials.c
-_LOAD = (
-    select(
-        Delivery.id, Delivery.message_id, Delivery.endpoint_id, Delivery.partner_id,
-        Delivery.venue_id, Delivery.kind, Delivery.method, Delivery.url, Delivery.body,
-        Delivery.correlation_id, Delivery.attempts, Delivery.attempts_at_replay,
-        _partner.token_encrypted, _partner.signing_secret_encrypted,
-    )
-    .outerjoin(partner_credentials, _partner.id == Delivery.partner_id)
-    .where(Delivery.id.in_(bindparam("ids", expanding=True)))
-)  # fmt: skip
-_LEASE = (
-    update(_deliveries)  # type: ignore[arg-type]
-    .where(_deliveries.c.id.in_(bindparam("ids", expanding=True)))
-    .values(
-        state=INFLIGHT,
-        attempts=_deliveries.c.attempts + 1,
-        lease_owner=bindparam("b_owner"),
-        lease_expires_at=bindparam("b_until"),
-        attempt_token=bindparam("b_token"),
-        updated_at=bindparam("b_at"),
-    )
+# The lease's two statements run for every claim, so on the driver connection (like results):
+# a row's columns arrive as a plain tuple, and the ids travel as one parameter (a JSON array on
+# SQLite, an array on PostgreSQL), so each statement's text never changes.
+_SELECT_LEASED = (
+    "SELECT d.id, d.message_id, d.endpoint_id, d.partner_id, d.venue_id, d.kind, d.method,"
+    " d.url, d.body, d.correlation_id, d.attempts, d.attempts_at_replay,"
+    " p.token_encrypted, p.signing_secret_encrypted"
+    " FROM deliveries d LEFT OUTER JOIN partners p ON p.id = d.partner_id WHERE d.id "
 )
+_SET_LEASE = (
+    "UPDATE deliveries SET state = :inflight, attempts = attempts + 1, lease_owner = :owner,"
+    " lease_expires_at = :until, attempt_token = :token, updated_at = :at WHERE id "
+)
+_LOAD = {
+    "sqlite": _SELECT_LEASED + "IN (SELECT value FROM json_each(:ids))",  # noqa: S608
+    "postgresql": dialect_sql(_SELECT_LEASED + "= ANY(:ids)")["postgresql"],
+}
+_LEASE = {
+    "sqlite": _SET_LEASE + "IN (SELECT value FROM json_each(:ids))",  # noqa: S608
+    "postgresql": dialect_sql(_SET_LEASE + "= ANY(:ids)")["postgresql"],
+}
 
 
 def _lease(
     connection: Connection, spec: Claim, at: datetime, ids: list[int]
 ) -> list[ClaimedDelivery]:
-    """Lease the chosen deliveries (rows already locked by the claim) as plain statements: one
-    read with the partner's encrypted credentials, one update for all of them. The deliveries
-    of one claim share its attempt token: a completion is still conditional on the delivery's
-    id and the token of the claim that leased it, and any later claim has another token."""
-    # Plain tuples from the driver's rows (attribute access on SQLAlchemy rows cost more than
-    # building the deliveries from them).
-    rows = {row[0]: tuple(row) for row in connection.execute(_LOAD, {"ids": ids})}
+    """Lease the chosen deliveries (rows already locked by the claim): one read with the
+    partner's encrypted credentials, one update for all of them. The deliveries of one claim
+    share its attempt token: a completion is still conditional on the delivery's id and the
+    token of the claim that leased it, and any later claim has another token."""
+    dialect = connection.dialect.name
+    id_list: object = json.dumps(ids) if dialect == "sqlite" else ids
+    rows = {row[0]: row for row in execute(connection, _LOAD, {"ids": id_list})}
     until = at + timedelta(seconds=spec.lease_seconds)
     token = uuid.uuid4().hex
     claimed = [
@@ -211,11 +209,13 @@ def _lease(
         ) in (rows[i] for i in ids if i in rows)
     ]  # fmt: skip
     if claimed:
-        connection.execute(
-            _LEASE,
-            {"ids": [c.id for c in claimed], "b_owner": spec.worker_id, "b_until": until,
-             "b_token": token, "b_at": at},
-        )  # fmt: skip
+        leased: object = (
+            json.dumps([c.id for c in claimed]) if dialect == "sqlite" else [c.id for c in claimed]
+        )
+        params = {"ids": leased, "inflight": INFLIGHT, "owner": spec.worker_id,
+                  "until": timestamp(connection, until), "token": token,
+                  "at": timestamp(connection, at)}  # fmt: skip
+        execute(connection, _LEASE, params).close()
     return claimed
 
 
