@@ -44,7 +44,7 @@ from bench.common import (
 TEMPLATE = json.loads((FIXTURES / "rms_pos_order_event.json").read_text())
 PARTNER = "bench-rms"
 KIND = "bench.pos_order"  # no outcome hook is registered for it, like rms.pos_order
-TARGET_RATIO = 0.5
+TARGET_RATIO = 0.7  # issue 13: a minimal sender on this machine reached 0.68-0.78x
 POLL_SECONDS = 0.05
 STARTUP_ALLOWANCE = 10.0  # seconds a worker may take to send its first request
 INSERT_CHUNK = 5_000

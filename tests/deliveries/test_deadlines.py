@@ -68,8 +68,8 @@ async def test_the_sender_drops_a_claimed_delivery_whose_deadline_passed(
         result = await sender.attempt(
             http,
             stale,
-            credentials=sender.Credentials(None, None),
-            settings=runtime.settings,
+            prepared=sender.Prepared(sender.Credentials(None, None)),
+            limits=sender.Limits.from_settings(runtime.settings),
             worker_id="w",
         )
     assert result.decision.state == "expired"

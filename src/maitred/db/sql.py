@@ -40,3 +40,13 @@ def timestamp(connection: Connection, value: datetime) -> Any:
     if connection.dialect.name == "sqlite":
         return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
     return value
+
+
+def read_timestamp(value: datetime | str | None) -> datetime | None:
+    """A `Timestamp` column read with a plain statement, as the column type would give it: an
+    aware UTC instant (SQLite returns the stored naive-UTC text)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)

@@ -6,12 +6,14 @@ Every delivery update is conditional on `id AND attempt_token`, so a worker whos
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import cast
 
 import structlog
-from sqlalchemy import ColumnElement, Connection, and_, case, func, select, update
+from sqlalchemy import ColumnElement, Connection, Table, and_, case, func, select, update
 from sqlalchemy.orm import Session, aliased
 
 from maitred.clock import now
@@ -26,12 +28,13 @@ from maitred.deliveries.models import (
     Delivery,
     Endpoint,
 )
-from maitred.monitoring.service import TraceRecord, insert_traces
+from maitred.monitoring.service import TraceRecord
 
 log = structlog.get_logger(__name__)
+_ENDPOINTS = cast(Table, Endpoint.__table__)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class AttemptResult:
     """One finished attempt and the decision taken on it."""
 
@@ -50,6 +53,9 @@ class AttemptResult:
     decision: rules.Decision
     trace: TraceRecord
     kind: str = ""
+    # The trace's request headers, redacted, as JSON (the sender builds it from a template);
+    # None: `trace.request_headers` is encoded when the trace is written.
+    trace_headers: str | None = None
 
 
 @dataclass(frozen=True)
@@ -109,15 +115,38 @@ def _attempt(connection: Connection, result: AttemptResult) -> dict[str, object]
     }
 
 
+_TRACE = dialect_sql(
+    "INSERT INTO traces (at, direction, partner_id, venue_id, method, url, status_code, outcome,"
+    " duration_ms, request_headers, request_body, response_body, error, correlation_id,"
+    " delivery_id)"
+    " VALUES (:at, :direction, :partner_id, :venue_id, :method, :url, :status_code, :outcome,"
+    " :duration_ms, :request_headers, :request_body, :response_body, :error, :correlation_id,"
+    " :delivery_id)"
+)
+
+
+def _trace(connection: Connection, result: AttemptResult) -> dict[str, object]:
+    """The trace row of an attempt, on the driver connection like the attempt row: the
+    request headers arrive as JSON, the rest as `TraceRecord.row` gives it."""
+    row = result.trace.row()
+    row["at"] = timestamp(connection, row["at"])
+    headers = result.trace_headers
+    if headers is None and row["request_headers"] is not None:
+        headers = json.dumps(row["request_headers"])
+    row["request_headers"] = headers
+    return row
+
+
 def record_results(session: Session, results: list[AttemptResult], breaker: Breaker) -> None:
-    """Complete deliveries, record attempts and traces, and update endpoint health."""
+    """Complete deliveries, record attempts and traces, and update endpoint health: a few
+    statements for the whole batch, whatever its size."""
     if not results:
         return
     hooked = _winning_hooked(session, results)
     connection = session.connection()
     execute_many(connection, _COMPLETE, [_completion(connection, r) for r in results])
     execute_many(connection, _ATTEMPT, [_attempt(connection, r) for r in results])
-    insert_traces(session, [r.trace for r in results])
+    execute_many(connection, _TRACE, [_trace(connection, r) for r in results])
     _supersede_retries(session, [r.delivery_id for r in results if r.decision.state == PENDING])
     by_endpoint: dict[int, list[AttemptResult]] = defaultdict(list)
     for r in results:
@@ -202,12 +231,9 @@ def _update_health(
             disabled_at=gone.finished_at,
             disabled_reason=f"{gone.status_code} Gone from {gone.trace.url}",
         )
-    if values:
-        session.execute(
-            update(Endpoint)
-            .where(Endpoint.id == endpoint_id)
-            .values(**values)
-            .execution_options(synchronize_session=False)
+    if values:  # Core, not the ORM's bulk update: nothing here is an ORM object
+        session.connection().execute(
+            update(_ENDPOINTS).where(_ENDPOINTS.c.id == endpoint_id).values(**values)
         )
 
 
