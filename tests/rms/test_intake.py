@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from functools import partial
-from typing import Any
 
 from maitred.connectors.mozrest.rms_mapping import booking_state
 from maitred.connectors.mozrest.wire import ReservationWebhook
-from maitred.flows.booking_intake import _write_batch
+from maitred.flows.booking_intake import write
+from maitred.reservations.batch import Incoming
 from maitred.reservations.service import Receipt
 from maitred.runtime import Runtime
 from tests.factories import RMS_KEY, SEED_VENUE, Hub, bearer, fixture
@@ -44,22 +43,17 @@ def test_every_accepted_booking_of_a_burst_is_stored(hub: Hub) -> None:
 
 
 def test_a_failing_webhook_in_a_batch_is_written_again_alone(hub: Hub) -> None:
-    """One batch: the optimistic single savepoint fails on the unknown venue, and the batch is
-    written again webhook by webhook, each good one stored once and the bad one refused."""
+    """One batch with an unknown venue and a booking sent twice: each good one stored once, the
+    second sending of the same state a duplicate, the bad one refused."""
     runtime: Runtime = hub.client.app.state.runtime  # type: ignore[attr-defined]
     seated = fixture("rms_reservation_seated.json")
 
-    def item(booking: str, venue: str = SEED_VENUE) -> dict[str, Any]:
+    def item(booking: str, venue: str = SEED_VENUE) -> Incoming:
         webhook = ReservationWebhook.model_validate(seated | {"bookingId": booking})
-        return {
-            "partner_id": "rms-a",
-            "external_venue_id": venue,
-            "state": booking_state(webhook),
-            "correlation_id": None,
-        }
+        return Incoming("rms-a", venue, booking_state(webhook), None)
 
     arguments = [item("first"), item("lost", venue="nowhere"), item("second"), item("first")]
-    outcomes = runtime.writer.run_sync(partial(_write_batch, arguments=arguments))
+    outcomes = hub.client.portal.call(write, runtime.batches, arguments)  # type: ignore[union-attr]
 
     assert [type(o).__name__ for o in outcomes] == ["Receipt", "NotFound", "Receipt", "Receipt"]
     assert [o.duplicate for o in outcomes if isinstance(o, Receipt)] == [False, False, True]

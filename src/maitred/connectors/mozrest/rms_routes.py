@@ -57,11 +57,11 @@ _WEBHOOK_BODY = {
 
 
 def _intake(runtime: Runtime) -> BookingIntake:
-    """The process's booking intake, created on first use (it only needs the writer)."""
+    """The process's booking intake, created on first use (it only needs the loop's writer)."""
     intake = runtime.extras.get(INTAKE)
     if not isinstance(intake, BookingIntake):
         intake = runtime.extras[INTAKE] = BookingIntake(
-            runtime.writer, on_change=signals.followups.notify
+            runtime.batches, on_change=signals.followups.notify
         )
     return intake
 
