@@ -44,6 +44,7 @@ class TraceRecord:
     correlation_id: str | None = None
     delivery_id: int | None = None
     outcome: str = field(default="")
+    headers_json: str | None = None  # `request_headers` as JSON text, when the caller has it
 
     @property
     def unauthenticated(self) -> bool:
@@ -76,23 +77,29 @@ class TraceRecord:
         }
 
     def values(self, connection: BatchConnection) -> tuple[Any, ...]:
-        """The row for `INSERT_TRACES`, its columns adapted by hand (JSON as text)."""
-        row = self.row()
-        headers = row["request_headers"]
-        return (
-            connection.timestamp(row["at"]),
-            *(row[name] for name in _PLAIN_COLUMNS),
-            None if headers is None else json.dumps(headers, separators=(",", ":")),
-            *(row[name] for name in _TEXT_COLUMNS),
+        """The row for `INSERT_TRACES` (the columns of `row`, JSON as text), built directly:
+        this runs once per inbound request."""
+        headers = self.headers_json
+        if headers is None and self.request_headers is not None:
+            headers = json.dumps(self.request_headers, separators=(",", ":"))
+        outcome = self.outcome or (
+            "success"
+            if self.status_code is not None and 200 <= self.status_code < 300
+            else "failed"
         )
+        return (
+            connection.timestamp(self.at), self.direction, self.partner_id, self.venue_id,
+            self.method, redact_url(self.url), self.status_code, outcome,
+            round(self.duration_ms, 3), headers, self.request_body, self.response_body,
+            self.error, self.correlation_id, self.delivery_id,
+        )  # fmt: skip
 
 
-_PLAIN_COLUMNS = (
-    "direction", "partner_id", "venue_id", "method", "url", "status_code", "outcome",
-    "duration_ms",
+_COLUMNS = (
+    "at", "direction", "partner_id", "venue_id", "method", "url", "status_code", "outcome",
+    "duration_ms", "request_headers", "request_body", "response_body", "error",
+    "correlation_id", "delivery_id",
 )  # fmt: skip
-_TEXT_COLUMNS = ("request_body", "response_body", "error", "correlation_id", "delivery_id")
-_COLUMNS = ("at", *_PLAIN_COLUMNS, "request_headers", *_TEXT_COLUMNS)
 # Built from the constant column names above (the values travel as parameters).
 INSERT_TRACES = (
     f"INSERT INTO traces ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})"  # noqa: S608
