@@ -93,12 +93,11 @@ async def receive_batch(
     refused with (an unknown venue). A failing statement raises: the caller writes the batch
     again one state at a time to find the culprit."""
     outcomes: list[Receipt | Exception | None] = [None] * len(items)
-    venues: dict[tuple[str, str], str | None] = {}
-    for incoming in items:
-        pair = (incoming.partner_id, incoming.external_venue_id)
-        if pair not in venues:
-            rows = await connection.fetch(_RESOLVE, pair)
-            venues[pair] = str(rows[0][0]) if rows else None
+    pairs = list(dict.fromkeys((i.partner_id, i.external_venue_id) for i in items))
+    resolved = await connection.fetch_all([(_RESOLVE, pair) for pair in pairs])
+    venues = {
+        pair: str(rows[0][0]) if rows else None for pair, rows in zip(pairs, resolved, strict=True)
+    }
     rounds: list[list[_Item]] = []
     placed: dict[tuple[str, str], int] = {}  # booking → the round it was last placed in
     for index, incoming in enumerate(items):
@@ -135,8 +134,10 @@ async def _round(connection: BatchConnection, items: list[_Item], at: datetime) 
         params += (incoming.partner_id, item.key, EVENT_KIND, item.venue_id,
                    incoming.correlation_id, stamp)  # fmt: skip
     sql = _insert_sql("inbound_events", _INBOX_COLUMNS, _INBOX_ROW, len(items), _INBOX_RETURNING)
-    fresh = {(str(p), str(k)) for p, k in await connection.fetch(sql, params)}
-    stored = await _find(connection, [item.booking for item in items])
+    finds = _finds([item.booking for item in items])
+    inserted, *found = await connection.fetch_all([(sql, params), *finds])
+    fresh = {(str(p), str(k)) for p, k in inserted}
+    stored = _stored(finds, found)
     receipts: dict[int, Receipt] = {}
     new: list[_Item] = []
     for item in items:
@@ -173,21 +174,36 @@ async def _seen(
     return None
 
 
+def _finds(bookings: list[tuple[str, str]]) -> list[tuple[str, tuple[str, ...]]]:
+    """The statements reading the stored state of `bookings`: one per venue."""
+    by_venue: dict[str, list[str]] = {}
+    for venue_id, booking_id in bookings:
+        by_venue.setdefault(venue_id, []).append(booking_id)
+    return [
+        (_FIND.format(marks=_values(len(booking_ids), "?")), (venue_id, *booking_ids))
+        for venue_id, booking_ids in by_venue.items()
+    ]
+
+
+def _stored(
+    finds: list[tuple[str, tuple[str, ...]]], found: list[list[Any]]
+) -> dict[tuple[str, str], Stored]:
+    """What the statements of `_finds` read, by (venue, booking)."""
+    stored: dict[tuple[str, str], Stored] = {}
+    for (_sql, params), rows in zip(finds, found, strict=True):
+        for row in rows:
+            stored[(params[0], str(row[0]))] = Stored(
+                int(row[1]), int(row[2]), str(row[3]), json_in(row[4]), json_in(row[5])
+            )
+    return stored
+
+
 async def _find(
     connection: BatchConnection, bookings: list[tuple[str, str]]
 ) -> dict[tuple[str, str], Stored]:
     """The stored state of each booking that has one."""
-    by_venue: dict[str, list[str]] = {}
-    for venue_id, booking_id in bookings:
-        by_venue.setdefault(venue_id, []).append(booking_id)
-    found: dict[tuple[str, str], Stored] = {}
-    for venue_id, booking_ids in by_venue.items():
-        sql = _FIND.format(marks=_values(len(booking_ids), "?"))
-        for row in await connection.fetch(sql, (venue_id, *booking_ids)):
-            found[(venue_id, str(row[0]))] = Stored(
-                int(row[1]), int(row[2]), str(row[3]), json_in(row[4]), json_in(row[5])
-            )
-    return found
+    finds = _finds(bookings)
+    return _stored(finds, await connection.fetch_all(finds))
 
 
 def _columns(item: _Item, effective: dict[str, Any]) -> tuple[Any, ...]:
