@@ -25,6 +25,7 @@ from maitred.reservations.rules import BookingState
 from maitred.reservations.service import Receipt
 
 MAX_BATCH = 256
+GATHER_STEPS = 2
 log = structlog.get_logger(__name__)
 
 
@@ -68,6 +69,11 @@ class BookingIntake:
         return await pending.future
 
     async def _drain(self) -> None:
+        if self._writer.is_sqlite:
+            # The batch is written without yielding: let the requests read in this loop
+            # iteration reach the queue first (two steps: their tasks start in the next one).
+            for _ in range(GATHER_STEPS):
+                await asyncio.sleep(0)
         while self._queue:
             batch = self._queue[: self._max_batch]
             del self._queue[: self._max_batch]
