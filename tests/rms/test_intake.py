@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.orm import Session
 
 from maitred.connectors.mozrest.rms_mapping import booking_state
 from maitred.connectors.mozrest.wire import ReservationWebhook
@@ -59,3 +65,34 @@ def test_a_failing_webhook_in_a_batch_is_written_again_alone(hub: Hub) -> None:
     assert [o.duplicate for o in outcomes if isinstance(o, Receipt)] == [False, False, True]
     assert hub.count("reservations") == 2
     assert hub.count("inbound_events") == 2
+
+
+def test_a_batch_waits_for_a_locked_sqlite_file_on_the_loop_without_blocking_it(hub: Hub) -> None:
+    """The writer thread holds SQLite's write lock for a second: a webhook is answered once the
+    lock is free (stored, 200), and the loop answers other requests meanwhile."""
+    if not hub.settings.database_url.startswith("sqlite"):
+        pytest.skip("SQLite's single writer lock")
+    runtime: Runtime = hub.client.app.state.runtime  # type: ignore[attr-defined]
+    held = threading.Event()
+
+    def hold(session: Session) -> None:
+        session.execute(text("UPDATE venues SET timezone = timezone WHERE id = 'none'"))
+        held.set()
+        time.sleep(1.0)
+
+    holding = runtime.writer.submit(hold)
+    assert held.wait(5)
+    seated = fixture("rms_reservation_seated.json")
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        began = time.monotonic()
+        webhook = pool.submit(
+            hub.client.post, "/rms", json=seated | {"bookingId": "locked"}, headers=bearer(RMS_KEY)
+        )
+        time.sleep(0.2)
+        assert not webhook.done()  # waiting for the lock
+        health = hub.client.get("/healthz")
+        assert health.status_code == 200
+        assert time.monotonic() - began < 0.9  # the loop was free while the batch waited
+        assert webhook.result(timeout=10).status_code == 200
+    holding.result(timeout=5)
+    assert hub.count("reservations") == 1
