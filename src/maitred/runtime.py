@@ -16,6 +16,7 @@ import aiohttp
 
 from maitred.clock import ScaledClock, set_clock
 from maitred.config import Settings
+from maitred.db.batch import LoopWriter
 from maitred.db.engine import Database, make_database
 from maitred.db.writer import Writer
 from maitred.security import SecretBox
@@ -31,6 +32,7 @@ class Runtime:
     db: Database
     writer: Writer
     secrets: SecretBox
+    batches: LoopWriter  # the hot paths' transactions, issued from the event loop
     http: aiohttp.ClientSession | None = None
     extras: dict[str, object] = field(default_factory=dict)
     tasks: set[asyncio.Task[Any]] = field(default_factory=set)
@@ -44,7 +46,8 @@ class Runtime:
         writer = Writer(db)
         writer.start()
         box = SecretBox.from_settings(settings.secret_key, settings.data_dir)
-        return cls(settings=settings, db=db, writer=writer, secrets=box)
+        batches = LoopWriter(db)
+        return cls(settings=settings, db=db, writer=writer, secrets=box, batches=batches)
 
     async def open_http(self) -> aiohttp.ClientSession:
         """The one outbound HTTP session of this process."""
@@ -69,5 +72,6 @@ class Runtime:
                 await task
         if self.http is not None and not self.http.closed:
             await self.http.close()
+        await self.batches.close()
         self.writer.stop()
         self.db.dispose()

@@ -108,6 +108,11 @@ def _cut(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[:limit] + f"…[{len(text) - limit} more]"
 
 
+def names_secret(name: str) -> bool:
+    """Whether a header (or JSON key) of this name holds a credential, redacted in traces."""
+    return _SECRET_KEYS.search(name) is not None
+
+
 def redact_headers(headers: Mapping[str, str], limit: int = HEADERS_LIMIT) -> dict[str, str]:
     """Headers with credential values replaced, truncated like bodies: about `limit` characters
     of names and values in all, the rest counted."""

@@ -187,7 +187,7 @@ async def _seat_a_booking(runtime: Runtime) -> None:
             "date": 1_790_000_000,
         }
     )
-    receipt = await BookingIntake(runtime.writer).receive(
+    receipt = await BookingIntake(runtime.batches).receive(
         partner_id="rms-1",
         external_venue_id=RMS_VENUE,
         state=booking_state(webhook),

@@ -23,3 +23,22 @@ def test_a_body_naming_a_secret_is_redacted_and_one_that_does_not_is_kept() -> N
     assert redact_body(b'{"booking": 1, "note": "window seat"}', 4096) == (
         '{"booking": 1, "note": "window seat"}'
     )
+
+
+def test_the_edge_keeps_redacted_headers_per_set_without_a_secret_value() -> None:
+    from maitred.monitoring.middleware import EdgeMiddleware
+
+    async def app(scope: object, receive: object, send: object) -> None:
+        raise AssertionError("not called")
+
+    edge = EdgeMiddleware(app, max_body=1000, trace_limit=4096)
+    first = {"authorization": "Bearer first-key-123456", "x-api-key": "k-1", "accept": "*/*"}
+    second = first | {"authorization": "Bearer second-key-654321", "x-api-key": "k-2"}
+    kept, encoded = edge._redacted_headers(first)
+    assert kept == {"authorization": "[redacted]", "x-api-key": "[redacted]", "accept": "*/*"}
+    assert edge._redacted_headers(second) == (kept, encoded)  # the same set, secrets aside
+    memo = repr(edge._redacted)
+    for secret in ("first-key", "second-key", "k-1", "k-2"):
+        assert secret not in memo
+    other = edge._redacted_headers(first | {"accept": "application/json"})
+    assert other[0]["accept"] == "application/json"

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
-from functools import partial
-from typing import Any
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.orm import Session
 
 from maitred.connectors.mozrest.rms_mapping import booking_state
 from maitred.connectors.mozrest.wire import ReservationWebhook
-from maitred.flows.booking_intake import _write_batch
+from maitred.flows.booking_intake import write
+from maitred.reservations.batch import Incoming
 from maitred.reservations.service import Receipt
 from maitred.runtime import Runtime
 from tests.factories import RMS_KEY, SEED_VENUE, Hub, bearer, fixture
@@ -44,24 +49,50 @@ def test_every_accepted_booking_of_a_burst_is_stored(hub: Hub) -> None:
 
 
 def test_a_failing_webhook_in_a_batch_is_written_again_alone(hub: Hub) -> None:
-    """One batch: the optimistic single savepoint fails on the unknown venue, and the batch is
-    written again webhook by webhook, each good one stored once and the bad one refused."""
+    """One batch with an unknown venue and a booking sent twice: each good one stored once, the
+    second sending of the same state a duplicate, the bad one refused."""
     runtime: Runtime = hub.client.app.state.runtime  # type: ignore[attr-defined]
     seated = fixture("rms_reservation_seated.json")
 
-    def item(booking: str, venue: str = SEED_VENUE) -> dict[str, Any]:
+    def item(booking: str, venue: str = SEED_VENUE) -> Incoming:
         webhook = ReservationWebhook.model_validate(seated | {"bookingId": booking})
-        return {
-            "partner_id": "rms-a",
-            "external_venue_id": venue,
-            "state": booking_state(webhook),
-            "correlation_id": None,
-        }
+        return Incoming("rms-a", venue, booking_state(webhook), None)
 
     arguments = [item("first"), item("lost", venue="nowhere"), item("second"), item("first")]
-    outcomes = runtime.writer.run_sync(partial(_write_batch, arguments=arguments))
+    outcomes = hub.client.portal.call(write, runtime.batches, arguments)  # type: ignore[union-attr]
 
     assert [type(o).__name__ for o in outcomes] == ["Receipt", "NotFound", "Receipt", "Receipt"]
     assert [o.duplicate for o in outcomes if isinstance(o, Receipt)] == [False, False, True]
     assert hub.count("reservations") == 2
     assert hub.count("inbound_events") == 2
+
+
+def test_a_batch_waits_for_a_locked_sqlite_file_on_the_loop_without_blocking_it(hub: Hub) -> None:
+    """The writer thread holds SQLite's write lock for a second: a webhook is answered once the
+    lock is free (stored, 200), and the loop answers other requests meanwhile."""
+    if not hub.settings.database_url.startswith("sqlite"):
+        pytest.skip("SQLite's single writer lock")
+    runtime: Runtime = hub.client.app.state.runtime  # type: ignore[attr-defined]
+    held = threading.Event()
+
+    def hold(session: Session) -> None:
+        session.execute(text("UPDATE venues SET timezone = timezone WHERE id = 'none'"))
+        held.set()
+        time.sleep(1.0)
+
+    holding = runtime.writer.submit(hold)
+    assert held.wait(5)
+    seated = fixture("rms_reservation_seated.json")
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        began = time.monotonic()
+        webhook = pool.submit(
+            hub.client.post, "/rms", json=seated | {"bookingId": "locked"}, headers=bearer(RMS_KEY)
+        )
+        time.sleep(0.2)
+        assert not webhook.done()  # waiting for the lock
+        health = hub.client.get("/healthz")
+        assert health.status_code == 200
+        assert time.monotonic() - began < 0.9  # the loop was free while the batch waited
+        assert webhook.result(timeout=10).status_code == 200
+    holding.result(timeout=5)
+    assert hub.count("reservations") == 1

@@ -12,6 +12,7 @@ from starlette.routing import BaseRoute
 
 from maitred import __version__, boot
 from maitred.api import docs, errors
+from maitred.api.direct import DirectRoutes, HubApp, direct_endpoints
 from maitred.checkout import wait
 from maitred.config import Settings, get_settings
 from maitred.monitoring.middleware import EdgeMiddleware
@@ -39,7 +40,9 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = False) ->
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         runtime = Runtime.build(settings)
         recorder = TraceRecorder(
-            runtime.writer, keep_unauthenticated=settings.unauthenticated_trace_keep
+            runtime.writer,
+            batches=runtime.batches,
+            keep_unauthenticated=settings.unauthenticated_trace_keep,
         )
         app.state.runtime = runtime
         app.state.recorder = recorder
@@ -63,7 +66,7 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = False) ->
             await wait.stop()
             await runtime.close()
 
-    app = FastAPI(
+    app = HubApp(
         title="maitred",
         version=__version__,
         description=DESCRIPTION,
@@ -77,7 +80,7 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = False) ->
         },
     )
     errors.install(app)
-    _mount_routers(app)
+    plain = _mount_routers(app)
     errors.document_errors(app)
     docs.install(app)
 
@@ -89,13 +92,17 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = False) ->
     async def metrics() -> PlainTextResponse:
         return PlainTextResponse(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
-    app.add_middleware(
-        EdgeMiddleware,
-        max_body=settings.max_body_bytes,
-        trace_limit=settings.trace_body_limit,
-        max_head=settings.max_header_bytes,
-        admit_unauthenticated=_unauthenticated_traces(settings),
-    )
+    edge = {
+        "max_body": settings.max_body_bytes,
+        "trace_limit": settings.trace_body_limit,
+        "max_head": settings.max_header_bytes,
+        "admit_unauthenticated": _unauthenticated_traces(settings),
+    }
+    app.add_middleware(EdgeMiddleware, **edge)  # type: ignore[arg-type]
+    endpoints = direct_endpoints(plain)
+    if endpoints and not settings.opentelemetry:  # spans come from the framework's layers
+        app.direct = EdgeMiddleware(DirectRoutes(app, endpoints), **edge)  # type: ignore[arg-type]
+        app.direct_keys = frozenset(endpoints)
     return app
 
 
@@ -107,7 +114,8 @@ def _unauthenticated_traces(settings: Settings) -> Callable[[], bool]:
     return lambda: rate > 0 and bucket.take("unauthenticated") == 0
 
 
-def _mount_routers(app: FastAPI) -> None:
+def _mount_routers(app: FastAPI) -> list[BaseRoute]:
+    """Mount every router; the contracts' plain routes, which may be served directly."""
     from maitred.api import (
         admin,
         admin_bookings,
@@ -121,12 +129,14 @@ def _mount_routers(app: FastAPI) -> None:
 
     # Each contract's partner-facing routes first, in the order it gives them (a plain route
     # it lists ahead of its routers matches before any FastAPI route).
+    plain: list[BaseRoute] = []
     for contract in contracts.installed():
         for route in contract.routes():
             if isinstance(route, APIRouter):
                 app.include_router(route)
             elif isinstance(route, BaseRoute):
                 app.router.routes.append(route)
+                plain.append(route)
             else:
                 raise TypeError(f"contract {contract.name}: not a route: {route!r}")
     app.include_router(admin.router)
@@ -137,3 +147,4 @@ def _mount_routers(app: FastAPI) -> None:
     app.include_router(admin_monitoring.router)
     app.include_router(admin_flags.router)
     app.include_router(admin_bookings.router)
+    return plain

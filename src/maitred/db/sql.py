@@ -38,7 +38,7 @@ def execute_many(connection: Connection, sql: dict[str, str], rows: list[dict[st
 def timestamp(connection: Connection, value: datetime) -> Any:
     """A UTC instant as the `Timestamp` column type stores it (naive-UTC text on SQLite)."""
     if connection.dialect.name == "sqlite":
-        return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+        return sqlite_timestamp(value)
     return value
 
 
@@ -50,3 +50,8 @@ def read_timestamp(value: datetime | str | None) -> datetime | None:
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def sqlite_timestamp(value: datetime) -> str:
+    """A UTC instant as text, the way the `Timestamp` column type stores it on SQLite."""
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")

@@ -1,45 +1,46 @@
-"""Coalescing concurrent RMS webhooks into one writer job.
+"""Coalescing concurrent RMS webhooks into one transaction issued from the event loop.
 
-The writer already commits many jobs per transaction, but it wraps each job in an ORM SAVEPOINT
-and each costs about as much as the booking's own SQL. Here every webhook that arrives while a
-batch is being written waits for the next batch, which runs as *one* writer job in one plain
-SAVEPOINT (written again with one per webhook when one fails, so a failing webhook does not take
-the others down). Each caller still gets its answer only after the commit that made its rows
-durable.
+Every webhook that arrives while a batch is being written waits for the next batch; a batch
+is written by `reservations.batch.receive_batch` with set-based statements in one transaction
+of the loop's own connection (`maitred.db.batch.LoopWriter`, docs/decisions/0024): no hand-off
+to a thread. When a statement of the batch fails, the transaction is rolled back and the batch
+written again with a savepoint per webhook, so a failing webhook does not take the others down.
+Each caller gets its answer only after the commit that made its rows durable.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any
 
-from sqlalchemy import Connection
-from sqlalchemy.orm import Session
+import structlog
 
+from maitred.db.batch import BatchConnection, LoopWriter
 from maitred.db.errors import database_unavailable
-from maitred.db.writer import Writer, after_commit
 from maitred.errors import ServiceUnavailable
+from maitred.reservations.batch import Incoming, receive_batch
 from maitred.reservations.rules import BookingState
-from maitred.reservations.service import Receipt, receive_on
+from maitred.reservations.service import Receipt
 
 MAX_BATCH = 256
+GATHER_STEPS = 2
+log = structlog.get_logger(__name__)
 
 
 @dataclass
 class _Pending:
-    arguments: dict[str, Any]
+    incoming: Incoming
     future: asyncio.Future[Receipt] = field(repr=False)
 
 
 class BookingIntake:
-    """Feeds RMS webhooks to the writer in batches, one batch in flight at a time."""
+    """Feeds RMS webhooks to the loop's writer in batches, one batch in flight at a time."""
 
     def __init__(
         self,
-        writer: Writer,
+        writer: LoopWriter,
         *,
         max_batch: int = MAX_BATCH,
         on_change: Callable[[], None] | None = None,
@@ -60,30 +61,25 @@ class BookingIntake:
     ) -> Receipt:
         """Store one webhook's booking state; returns once it is committed."""
         loop = asyncio.get_running_loop()
-        arguments = {
-            "partner_id": partner_id,
-            "external_venue_id": external_venue_id,
-            "state": state,
-            "correlation_id": correlation_id,
-        }
-        pending = _Pending(arguments, loop.create_future())
+        incoming = Incoming(partner_id, external_venue_id, state, correlation_id)
+        pending = _Pending(incoming, loop.create_future())
         self._queue.append(pending)
         if self._task is None or self._task.done():
             self._task = loop.create_task(self._drain())
         return await pending.future
 
     async def _drain(self) -> None:
+        if self._writer.is_sqlite:
+            # The batch is written without yielding: let the requests read in this loop
+            # iteration reach the queue first (two steps: their tasks start in the next one).
+            for _ in range(GATHER_STEPS):
+                await asyncio.sleep(0)
         while self._queue:
             batch = self._queue[: self._max_batch]
             del self._queue[: self._max_batch]
-            outcomes: list[Receipt | BaseException]
-            try:
-                job = partial(
-                    _write_batch, arguments=[p.arguments for p in batch], on_change=self._on_change
-                )
-                outcomes = list(await self._writer.run(job))
-            except Exception as exc:  # the whole transaction failed: every caller hears it
-                outcomes = [exc] * len(batch)
+            outcomes = await write(self._writer, [p.incoming for p in batch])
+            if self._on_change is not None and any(_changed(o) for o in outcomes):
+                self._on_change()
             for pending, outcome in zip(batch, outcomes, strict=True):
                 if pending.future.done():
                     continue
@@ -93,54 +89,40 @@ class BookingIntake:
                     pending.future.set_result(outcome)
 
 
-def _write_batch(
-    session: Session,
-    *,
-    arguments: list[dict[str, Any]],
-    on_change: Callable[[], None] | None = None,
-) -> list[Receipt | Exception]:
-    """Apply the webhooks (writer thread); a receipt or an error each.
+def _changed(outcome: Receipt | BaseException) -> bool:
+    change = outcome.change if isinstance(outcome, Receipt) else None
+    return change is not None and not change.is_noop
 
-    Optimistically all in one savepoint: on PostgreSQL a savepoint per webhook was two of its
-    seven round trips. When one webhook fails, the batch is rolled back to that savepoint and
-    written again with a savepoint per webhook, so the failure takes no other webhook down."""
-    connection = session.connection()
-    _savepoint(connection, "SAVEPOINT intake_batch")
+
+async def write(writer: LoopWriter, items: Sequence[Incoming]) -> list[Receipt | BaseException]:
+    """Write the states in one transaction (committed when this returns): a receipt or an error
+    each. Optimistically set-based; when a statement fails, the batch is written again with a
+    savepoint per state so the failure takes no other state down."""
     try:
-        receipts = [receive_on(connection, **item) for item in arguments]
-    except Exception as exc:
-        _savepoint(connection, "ROLLBACK TO SAVEPOINT intake_batch")
-        if database_unavailable(exc):
-            raise ServiceUnavailable() from exc
-        outcomes = _isolated(connection, arguments)
-    else:
-        outcomes = list(receipts)
-    _savepoint(connection, "RELEASE SAVEPOINT intake_batch")
-    changed = any(
-        isinstance(o, Receipt) and o.change is not None and not o.change.is_noop for o in outcomes
-    )
-    if changed and on_change is not None:
-        after_commit(session, on_change)
-    return outcomes
+        return list(await writer.run(partial(receive_batch, items=items)))
+    except ServiceUnavailable as exc:
+        return [exc] * len(items)
+    except Exception:
+        log.info("intake batch written again state by state", states=len(items))
+    try:
+        return await writer.run(partial(_isolated, items=items))
+    except Exception as exc:  # the whole transaction failed: every caller hears it
+        return [exc] * len(items)
 
 
-def _isolated(connection: Connection, arguments: list[dict[str, Any]]) -> list[Receipt | Exception]:
-    """Each webhook in its own savepoint: a receipt or the error it raised."""
-    outcomes: list[Receipt | Exception] = []
-    for item in arguments:
-        _savepoint(connection, "SAVEPOINT intake")
+async def _isolated(
+    connection: BatchConnection, *, items: Sequence[Incoming]
+) -> list[Receipt | BaseException]:
+    """Each state in its own savepoint: a receipt or the error it raised."""
+    outcomes: list[Receipt | BaseException] = []
+    for item in items:
+        await connection.execute("SAVEPOINT intake")
         try:
-            outcomes.append(receive_on(connection, **item))
+            outcomes += await receive_batch(connection, [item])
         except Exception as exc:
-            _savepoint(connection, "ROLLBACK TO SAVEPOINT intake")
+            await connection.execute("ROLLBACK TO SAVEPOINT intake")
             if database_unavailable(exc):
                 raise ServiceUnavailable() from exc
             outcomes.append(exc)
-        _savepoint(connection, "RELEASE SAVEPOINT intake")
+        await connection.execute("RELEASE SAVEPOINT intake")
     return outcomes
-
-
-def _savepoint(connection: Connection, statement: str) -> None:
-    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
-    cursor.execute(statement)
-    cursor.close()

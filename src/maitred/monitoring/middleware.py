@@ -24,13 +24,14 @@ from maitred.errors import (
 )
 from maitred.logs import TickLog
 from maitred.monitoring.service import TraceRecord, TraceRecorder
-from maitred.security import redact_body, redact_headers
+from maitred.security import names_secret, redact_body, redact_headers
 from maitred.text import UNSTORABLE
 
 CORRELATION_HEADER = "x-correlation-id"
 # One line per traced (partner) call, written per event-loop tick: the edge is the hot path.
 calls_log = TickLog("maitred.calls")
 UNTRACED_PREFIXES = ("/admin", "/metrics", "/healthz", "/docs", "/redoc", "/openapi.json")
+MEMO_SIZE = 512  # distinct header sets whose redacted form is kept
 DISCONNECTED = "the client disconnected before sending the whole body"
 
 UNTRACED = Counter(
@@ -64,6 +65,32 @@ class EdgeMiddleware:
         self.trace_limit = trace_limit
         self.max_head = max_head
         self.admit_unauthenticated = admit_unauthenticated
+        # A partner's client sends the same headers request after request: their redacted form
+        # (and its JSON) is kept per distinct set, keyed without any secret's value.
+        self._redacted: dict[tuple[tuple[str, str], ...], tuple[dict[str, str], str]] = {}
+        self._secret_name: dict[str, bool] = {}
+
+    def _redacted_headers(self, headers: dict[str, str]) -> tuple[dict[str, str], str]:
+        """`redact_headers` of `headers` and its JSON, from the memo when seen before. The
+        memo's key holds no secret (a secret-named header's value is left out of it, which is
+        all its redaction depends on), and the memo is bounded."""
+        secret_name = self._secret_name
+        key_parts = []
+        for name, value in headers.items():
+            secret = secret_name.get(name)
+            if secret is None:
+                if len(secret_name) > MEMO_SIZE:
+                    secret_name.clear()
+                secret = secret_name[name] = names_secret(name)
+            key_parts.append((name, "" if secret else value))
+        key = tuple(key_parts)
+        found = self._redacted.get(key)
+        if found is None:
+            if len(self._redacted) > MEMO_SIZE:
+                self._redacted.clear()
+            kept = redact_headers(headers, self.trace_limit)
+            found = self._redacted[key] = (kept, json.dumps(kept, separators=(",", ":")))
+        return found
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -205,6 +232,7 @@ class EdgeMiddleware:
             return
         query = scope.get("query_string", b"").decode("latin-1").replace("\x00", "")
         url = path + ("?" + query if query else "")
+        request_headers, headers_json = self._redacted_headers(headers)
         recorder.record(
             TraceRecord(
                 at=now(),
@@ -215,7 +243,8 @@ class EdgeMiddleware:
                 duration_ms=duration_ms,
                 partner_id=partner_id,
                 venue_id=venue_id,
-                request_headers=redact_headers(headers, self.trace_limit),
+                request_headers=request_headers,
+                headers_json=headers_json,
                 request_body=(
                     redact_body(request_body, self.trace_limit)
                     if partner_id is not None or not request_body

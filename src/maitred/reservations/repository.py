@@ -48,7 +48,8 @@ _UPDATE = dialect_sql(
 )
 
 
-def _json_in(value: Any) -> Any:
+def json_in(value: Any) -> Any:
+    """A JSON column's value as Python (SQLite gives the text, psycopg the parsed value)."""
     return json.loads(value) if isinstance(value, str | bytes) else value
 
 
@@ -70,7 +71,7 @@ def find(connection: Connection, *, venue_id: str, booking_id: str) -> Stored | 
     cursor.close()
     if row is None:
         return None
-    return Stored(int(row[0]), int(row[1]), str(row[2]), _json_in(row[3]), _json_in(row[4]))
+    return Stored(int(row[0]), int(row[1]), str(row[2]), json_in(row[3]), json_in(row[4]))
 
 
 def insert_if_new(connection: Connection, values: dict[str, Any]) -> int | None:

@@ -100,6 +100,11 @@ def canonical(document: dict[str, Any]) -> tuple[str, str]:
     return text, hashlib.sha256(text.encode()).hexdigest()
 
 
+def compact_json(value: Any) -> str:
+    """JSON text without spaces, as the JSON columns of the hot paths are written."""
+    return json.dumps(value, separators=(",", ":"))
+
+
 def digest(document: dict[str, Any]) -> str:
     """SHA-256 of a JSON document in canonical form."""
     return canonical(document)[1]
