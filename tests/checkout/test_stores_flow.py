@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from maitred.channel_orders.models import StoreStatus
+from maitred.channel_orders.stores import Watch
 from maitred.checkout import stores
 from maitred.deliveries.models import DELIVERED, FAILED, Delivery
 from maitred.deliveries.outcomes import Outcome
@@ -18,7 +19,7 @@ from maitred.partners.models import Partner
 from maitred.runtime import Runtime
 from tests.factories import make_partner, make_venue
 
-CTX = stores.Context(public_url="https://hub", watch=stores.Watch(period=60, misses=2))
+CTX = stores.Context(public_url="https://hub", watch=Watch(period=60, misses=2))
 
 
 def _seed(runtime: Runtime) -> None:
