@@ -149,3 +149,20 @@ async def test_a_report_for_an_unknown_store_or_from_a_channel_is_refused(
     with runtime.db.read_sessions() as session:
         assert session.scalars(select(StoreStatus)).all() == []
         assert session.get(Partner, "till") is not None
+
+
+async def test_an_answer_for_a_store_unlinked_since_changes_nothing(runtime: Runtime) -> None:
+    from maitred.venues.models import VenueLink
+
+    _seed(runtime)
+    await runtime.writer.run(stores.heartbeats(CTX))
+
+    def unlink(session: Session) -> None:
+        session.query(VenueLink).filter_by(venue_id="burger", partner_id="till").delete()
+        session.query(StoreStatus).delete()
+
+    await runtime.writer.run(unlink)
+    await _answer(runtime, '{"isOnline": false}')
+    with runtime.db.read_sessions() as session:
+        assert session.scalars(select(StoreStatus)).all() == []
+    assert _store_updates(runtime) == []

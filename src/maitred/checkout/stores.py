@@ -159,6 +159,8 @@ def on_heartbeat(session: Session, outcome: outcomes.Outcome) -> None:
         log.warning("heartbeat answer without a readable isOnline", delivery_id=delivery.id)
         return
     at = now()
+    if not _still_linked(session, delivery.venue_id, delivery.partner_id):
+        return  # the venue or its POS link went away since the heartbeat was sent
     row = _row(session, delivery.venue_id, delivery.partner_id, at)
     row.last_heartbeat_at = at
     row.last_heartbeat_online = online
@@ -246,6 +248,19 @@ def _venue_of(session: Session, pos_partner_id: str, store_id: str) -> str:
     if link.role != "pos":
         raise Forbidden(f"store {store_id!r} is not linked to this partner as its POS")
     return str(link.venue_id)
+
+
+def _still_linked(session: Session, venue_id: str, pos_partner_id: str) -> bool:
+    return (
+        session.scalar(
+            select(VenueLink.venue_id).where(
+                VenueLink.venue_id == venue_id,
+                VenueLink.partner_id == pos_partner_id,
+                VenueLink.role == "pos",
+            )
+        )
+        is not None
+    )
 
 
 def _row(session: Session, venue_id: str, pos_partner_id: str, at: datetime) -> StoreStatus:
