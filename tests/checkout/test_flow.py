@@ -119,7 +119,7 @@ async def test_a_pos_that_never_calls_back_times_out_and_its_late_callback_chang
     assert order["errors"] == [
         {"code": "TIMEOUT", "message": "the POS did not answer the price in time"}
     ]
-    assert 1.8 <= waited < 6  # MAITRED_CHANNEL_WAIT_SECONDS=2, bounded
+    assert 1.8 <= waited < 2 * 5  # MAITRED_CHANNEL_WAIT_SECONDS=2: not before it, nor long after
     late = await stack.pos_do(f"/_sim/orders/{order['id']}/release", {"leg": "price"})
     assert late["hub"]["status"] == 200, late  # answered with the current state
     assert late["hub"]["body"]["data"]["status"] == "ERROR"
@@ -164,10 +164,8 @@ async def test_a_place_the_pos_never_answers_is_timed_out_by_the_sweep(
     order_id = answer["body"]["data"]["id"]
     order = await stack.until_status(order_id, "ERROR", timeout=15)  # wait 2 s + grace 1 s
     assert order["errors"][0]["code"] == "TIMEOUT"
-    [row] = stack.rows("SELECT state, last_error FROM deliveries WHERE kind = 'rbi.commit'") or [
-        None
-    ]
-    assert row is None  # the commit half was never asked
+    # The commit half was never asked: no commit webhook.
+    assert stack.rows("SELECT id FROM deliveries WHERE kind = 'rbi.commit'") == []
 
 
 async def test_the_pos_reads_the_order_it_commits(stack: ChannelStack) -> None:
