@@ -29,6 +29,7 @@ SCENARIOS = {
     "P4": "bench.drain",
     "P5": "bench.scale",
     "P6": "bench.idle",
+    "P7": "bench.checkout",
 }
 
 

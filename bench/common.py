@@ -25,7 +25,7 @@ UVICORN_FLAGS = ["--loop", "uvloop", "--http", "httptools", "--no-access-log"]
 class Row:
     """One line of the `make bench` table: a scenario's figure against its target."""
 
-    id: str  # "P1" … "P6"
+    id: str  # "P1" … "P7"
     scenario: str
     figure: float  # the measured value, in `unit`
     unit: str

@@ -9,6 +9,7 @@ plugs into them. Installing twice is harmless.
 from __future__ import annotations
 
 from maitred import connectors
+from maitred.checkout import stores
 from maitred.orders import handlers
 
 
@@ -16,3 +17,4 @@ def install() -> None:
     """Install the contracts listed in `maitred.connectors` and the order flow's hooks."""
     connectors.install()
     handlers.register()
+    stores.register()

@@ -168,6 +168,18 @@ class Settings(BaseSettings):
         gt=0,
         description="Seconds a fire webhook may still be sent when the commit had no lead time.",
     )
+    channel_heartbeat_seconds: float = Field(
+        default=900.0,
+        gt=0,
+        description="How often each store's POS is asked whether the store takes orders "
+        "(the store heartbeat; the contract asks for every 15 minutes).",
+    )
+    channel_heartbeat_misses: int = Field(
+        default=2,
+        ge=1,
+        description="A store whose POS answered no heartbeat (and reported nothing) for this "
+        "many heartbeat periods counts as offline: its orders are refused at pricing.",
+    )
 
     @field_validator("retry_schedule", mode="before")
     @classmethod

@@ -50,8 +50,8 @@ async def open_stack(
         _drop(schema)
 
 
-@pytest.fixture
-async def stack(tmp_path: Path) -> AsyncIterator[ChannelStack]:
-    """One hub on SQLite, both simulators."""
-    async for running in open_stack("sqlite", tmp_path):
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def stack(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[ChannelStack]:
+    """One hub on each database, both simulators."""
+    async for running in open_stack(request.param, tmp_path):
         yield running

@@ -211,7 +211,8 @@ class ChannelStack:
         """Start one hub and wait until it answers."""
         assert self.config is not None
         hub.start(self.config)
-        await self.wait_for(f"{hub.url} up", lambda: self._up(hub), timeout=60)
+        # A loaded machine (2 cores, several suites) takes a while to start a Python process.
+        await self.wait_for(f"{hub.url} up", lambda: self._up(hub), timeout=180)
 
     async def _up(self, hub: Hub) -> bool:
         if hub.process is not None and hub.process.poll() is not None:

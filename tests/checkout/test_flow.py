@@ -119,7 +119,7 @@ async def test_a_pos_that_never_calls_back_times_out_and_its_late_callback_chang
     assert order["errors"] == [
         {"code": "TIMEOUT", "message": "the POS did not answer the price in time"}
     ]
-    assert 1.8 <= waited < 6  # MAITRED_CHANNEL_WAIT_SECONDS=2, bounded
+    assert 1.8 <= waited < 2 * 5  # MAITRED_CHANNEL_WAIT_SECONDS=2: not before it, nor long after
     late = await stack.pos_do(f"/_sim/orders/{order['id']}/release", {"leg": "price"})
     assert late["hub"]["status"] == 200, late  # answered with the current state
     assert late["hub"]["body"]["data"]["status"] == "ERROR"

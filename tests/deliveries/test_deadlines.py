@@ -1,12 +1,16 @@
 """Deliveries with a deadline (`expires_at`, docs/decisions/0016): dropped with a trace once it is
-past, never sent late, and never retried at or after it."""
+past, never sent late, and never retried at or after it; and the RBI contract's second
+signature beside Standard Webhooks (decision 19)."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from dataclasses import replace
 from datetime import datetime, timedelta
 
 from aiohttp import web
+from standardwebhooks import Webhook
 
 from maitred.clock import now
 from maitred.config import Settings
@@ -92,3 +96,31 @@ async def test_a_retry_is_never_scheduled_at_or_past_the_deadline(settings: Sett
     # 0 s, 0.5 s, 1 s: the next would be a minute later, past the 3 s deadline.
     assert len(attempts) == 3
     assert len(receiver.received) == 3
+
+
+async def test_an_rbi_webhook_verifies_with_standard_webhooks_and_a_plain_hmac(
+    runtime: Runtime,
+) -> None:
+    """Decision 19, checked with verifiers independent of maitred's own code: the
+    `standardwebhooks` library, and `hmac` over the exact bytes with the secret as given."""
+    async with receiving() as receiver:
+        partner = await add_partner(runtime, webhook_url=receiver.url)
+        delivery_id = await runtime.writer.run(
+            lambda s: service.enqueue(
+                s,
+                endpoint_id=partner.endpoint_id,
+                partner_id=partner.id,
+                kind="rbi.order_updated",
+                url=partner.webhook_url,
+                body={"eventType": "ORDER_UPDATED", "id": "o-1", "status": "PRICED"},
+            )
+        )
+        async with dispatching(runtime):
+            await wait_until(lambda: state_of(runtime, delivery_id) == "delivered")
+    [got] = receiver.received
+    headers = {k.lower(): v for k, v in got.headers.items()}
+    Webhook(partner.signing_secret).verify(got.body, headers)  # raises when it does not verify
+    plain = hmac.new(partner.signing_secret.encode(), got.body, hashlib.sha256).hexdigest()
+    assert hmac.compare_digest(headers["x-signature"], plain)
+    tampered = hmac.new(partner.signing_secret.encode(), got.body + b" ", hashlib.sha256)
+    assert headers["x-signature"] != tampered.hexdigest()

@@ -24,6 +24,7 @@ DOCS = {
     "rms": REPO / "docs" / "partners" / "rms.md",
     "pos": REPO / "docs" / "partners" / "pos.md",
     "webhooks": REPO / "docs" / "partners" / "webhooks.md",
+    "channels": REPO / "docs" / "partners" / "channels.md",
 }
 EXAMPLE = REPO / "partners.example.toml"
 # The ports the docs use (the hub's and the simulators' defaults), moved to free ones when run

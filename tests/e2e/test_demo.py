@@ -27,6 +27,10 @@ STEPS = [
     "splits the bill",
     "Bills are paid",
     "voided",
+    "fired by its lead time",
+    "fired early",
+    "sold-out sundae is refused",
+    "times out",
 ]
 
 
@@ -54,8 +58,10 @@ def test_demo_plays_every_step_says_what_to_try_and_stops_its_simulators(
                 assert time.monotonic() < deadline, out.read_text()[-3000:]
                 time.sleep(0.5)
             text = out.read_text()
-            simulators = re.findall(r"^  (?:POS|RMS) +(http://127\.0\.0\.1:\d+)", text, re.M)
-            assert len(simulators) == 2, text
+            simulators = re.findall(
+                r"^  (?:POS|RMS|RBI POS|channel) +(http://127\.0\.0\.1:\d+)", text, re.M
+            )
+            assert len(simulators) == 4, text
             assert all(_listening(url) for url in simulators)
             demo.send_signal(signal.SIGTERM)
             assert demo.wait(timeout=60) == 0
@@ -66,9 +72,13 @@ def test_demo_plays_every_step_says_what_to_try_and_stops_its_simulators(
     for step in STEPS:
         assert any(step in line for line in passed), step
     assert "✗" not in text
-    assert "12 / 12" in text
+    assert "16 / 16" in text
+    online = re.search(r"webhooks received by the channel \(online orders\) +│? *(\d+)", text)
+    assert online is not None, text
+    assert int(online.group(1)) >= 8  # 3 + 3 updates for the fired orders, ERROR for the others
     database = (tmp_path / "demo" / "maitred.db").resolve()
     assert f"admin token  {ADMIN}" in text
     assert f"database     {database}" in text
     assert f"MAITRED_DATABASE_URL=sqlite:///{database}" in text
+    assert "maitred channel-orders list trattoria-takeaway" in text
     assert not [url for url in simulators if _listening(url)]  # stopped with the demo

@@ -120,6 +120,7 @@ def _mount_routers(app: FastAPI) -> list[BaseRoute]:
         admin,
         admin_bookings,
         admin_capabilities,
+        admin_channel_orders,
         admin_deliveries,
         admin_flags,
         admin_monitoring,
@@ -144,6 +145,7 @@ def _mount_routers(app: FastAPI) -> list[BaseRoute]:
     app.include_router(admin_tables.router)
     app.include_router(admin_capabilities.router)
     app.include_router(admin_orders.router)
+    app.include_router(admin_channel_orders.router)
     app.include_router(admin_monitoring.router)
     app.include_router(admin_flags.router)
     app.include_router(admin_bookings.router)

@@ -32,8 +32,9 @@ from maitred.channel_orders.rules import (
     fire_due,
     judge,
 )
+from maitred.channel_orders.stores import DEFAULT_WATCH, Watch
 from maitred.channel_orders.types import Money, PartnerError, PricedCart
-from maitred.checkout import wait
+from maitred.checkout import stores, wait
 from maitred.clock import now
 from maitred.config import Settings
 from maitred.deliveries import service as deliveries
@@ -52,6 +53,7 @@ class Context:
     wait_seconds: float
     fire_ttl: float
     correlation_id: str | None = None
+    watch: Watch = DEFAULT_WATCH
 
     @classmethod
     def of(cls, settings: Settings, correlation_id: str | None = None) -> Context:
@@ -61,6 +63,7 @@ class Context:
             wait_seconds=settings.channel_wait_seconds,
             fire_ttl=settings.channel_fire_ttl,
             correlation_id=correlation_id,
+            watch=Watch(settings.channel_heartbeat_seconds, settings.channel_heartbeat_misses),
         )
 
 
@@ -145,6 +148,10 @@ def create(new: NewOrder, ctx: Context) -> Job:
             order.place_commit = _commit_json(new.place)
         session.add(order)
         session.flush()
+        closed = stores.refusal(session, store.venue_id, pos.partner_id, ctx.watch)
+        if closed is not None:
+            # docs/decisions/0032: an offline or silent store is refused before any webhook.
+            return Result(order, _transition(session, order, Report.event(S.ERROR, (closed,)), ctx))
         ruling = _transition(session, order, Report.price_request(), ctx)
         waiting = Leg.PRICE if new.place is None else None
         return Result(order, ruling, waiting)

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import threading
 from collections.abc import Callable
+from datetime import datetime
 
 import structlog
 from sqlalchemy import select
@@ -121,10 +122,8 @@ async def until_moved(
         WAITERS.remove(order_id, event)
 
 
-def deadline_left(deadline: object) -> float:
-    """Seconds until `deadline` (an aware datetime), never negative."""
-    from datetime import datetime
-
-    if not isinstance(deadline, datetime):
+def deadline_left(deadline: datetime | None) -> float:
+    """Seconds until `deadline`, never negative (0 without one)."""
+    if deadline is None:
         return 0.0
     return max(0.0, (deadline - now()).total_seconds())

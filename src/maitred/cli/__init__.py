@@ -147,6 +147,7 @@ def demo(
 
 def _register_subcommands() -> None:
     from maitred.cli import apply as apply_cli
+    from maitred.cli import channel_orders as channel_orders_cli
     from maitred.cli import deliveries as deliveries_cli
     from maitred.cli import flags as flags_cli
     from maitred.cli import orders as orders_cli
@@ -164,6 +165,7 @@ def _register_subcommands() -> None:
     app.add_typer(simulators_cli.app, name="simulate")
     app.add_typer(tables_cli.app, name="tables")
     app.add_typer(orders_cli.app, name="orders")
+    app.add_typer(channel_orders_cli.app, name="channel-orders")
     app.add_typer(reservations_cli.app, name="bookings")
     app.add_typer(flags_cli.app, name="flags")
 

@@ -1,5 +1,6 @@
 """`maitred demo`: maitred, a POS and an RMS (the bundled simulators) on loopback, playing a
-dinner service step by step, then a summary of what went where."""
+dinner service step by step, with online orders from a channel through an RBI-contract POS,
+then a summary of what went where."""
 
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from maitred.demo.stack import ADMIN, VENUE, Stack, call, wait_for
+from maitred.demo.online import play_online
+from maitred.demo.stack import ADMIN, ONLINE_VENUE, VENUE, Stack, call, wait_for
 
 
 @dataclass
@@ -74,6 +76,7 @@ def run(*, once: bool, workdir: Path) -> int:
             f"  maitred      {stack.hub}  (API docs {stack.hub}/docs)\n"
             f"  admin token  {ADMIN}\n  database     {database}\n"
             f"  POS          {stack.pos}\n  RMS          {stack.rms}\n"
+            f"  RBI POS      {stack.rbi_pos}\n  channel      {stack.channel}\n"
         )
         service = Service(stack, console)
         play(service)
@@ -99,10 +102,12 @@ def try_next(stack: Stack, workdir: Path, database: Path) -> str:
         f"  {env} maitred orders list {VENUE}\n"
         f"  {env} maitred deliveries list\n"
         f"  {env} maitred tables show {VENUE}\n"
+        f"  {env} maitred channel-orders list {ONLINE_VENUE}\n"
         f"  curl {auth} {stack.hub}/admin/venues/{VENUE}/orders\n"
         f"  curl {auth} '{stack.hub}/admin/traces?limit=5'\n"
         f"  open {stack.hub}/docs and Authorize with the admin token\n"
-        f"  the simulators: {stack.pos}/_sim/state, {stack.rms}/_sim/bookings"
+        f"  the simulators: {stack.pos}/_sim/state, {stack.rms}/_sim/bookings,\n"
+        f"    {stack.rbi_pos}/_sim/state, {stack.channel}/_sim/events"
     )
 
 
@@ -285,6 +290,7 @@ def play(s: Service) -> None:
         return "opened on T8 by mistake and voided; " + s.describe(last)
 
     s.step("22:20 A check opened by mistake is voided", void)
+    play_online(st, s.step)
 
 
 def summary(s: Service, seconds: float) -> bool:
@@ -298,6 +304,8 @@ def summary(s: Service, seconds: float) -> bool:
     delivered = [d for d in deliveries["items"] if d["state"] == "delivered"]
     failed = [d for d in deliveries["items"] if d["state"] == "failed"]
     problems = sum(len(e["problems"]) for e in events)
+    online = st.channel_events()
+    online_problems = sum(len(e["problems"]) for e in online)
     table = Table(title=f"The service in {seconds:.0f} s")
     table.add_column("what")
     table.add_column("count", justify="right")
@@ -313,6 +321,8 @@ def summary(s: Service, seconds: float) -> bool:
         ("checks", len({c["checkNumber"] for o in orders for c in o["checks"]})),
         ("pos_order events received by the RMS", len(events)),
         ("…with contract problems", problems),
+        ("webhooks received by the channel (online orders)", len(online)),
+        ("…with contract problems", online_problems),
         ("deliveries delivered", len(delivered)),
         ("deliveries failed", len(failed)),
         ("open flags", len(flags["items"])),
@@ -331,4 +341,4 @@ def summary(s: Service, seconds: float) -> bool:
         for problem in e["problems"]:
             body = e["body"] if isinstance(e["body"], dict) else {}
             s.console.print(f"  contract problem (check {body.get('checkNumber')}): {problem}")
-    return all(ok for *_, ok in s.steps) and problems == 0
+    return all(ok for *_, ok in s.steps) and problems == 0 and online_problems == 0

@@ -22,6 +22,8 @@ from maitred.security import new_signing_secret
 
 ADMIN = "local-admin-token-0123456789"
 POS_VENUE, RMS_VENUE, VENUE = "pos-venue-1", "rms-venue-1", "trattoria"
+# Online orders (the RBI contract): the takeaway counter, its POS's and its channel's store ids.
+ONLINE_VENUE, RBI_STORE, CHANNEL_STORE = "trattoria-takeaway", "pos-store-17", "4242"
 
 
 def free_port() -> int:
@@ -72,6 +74,8 @@ class Stack:
     hub: str = ""
     pos: str = ""
     rms: str = ""
+    rbi_pos: str = ""  # the RBI-contract POS simulator (online orders)
+    channel: str = ""  # the channel simulator
     keys: dict[str, str] = field(default_factory=dict)
     env: dict[str, str] = field(default_factory=dict)
     processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
@@ -150,17 +154,39 @@ class Stack:
         events: list[dict[str, Any]] = wait_for(f"{count} events for check {check}", probe)
         return events
 
+    def channel_do(self, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Have the channel simulator call maitred (`/_sim/orders/...`); what it relayed."""
+        status, answer = call("POST", self.channel + "/_sim" + path, body or {})
+        assert status == 200, answer
+        return answer  # type: ignore[no-any-return]
+
+    def channel_events(self) -> list[dict[str, Any]]:
+        """Every webhook the channel received, with its signature checks and problems."""
+        return list(call("GET", self.channel + "/_sim/events")[1])
+
+    def rbi_do(self, path: str, body: dict[str, Any] | None = None, method: str = "POST") -> Any:
+        """An RBI POS simulator control action (menu, faults, store)."""
+        status, answer = call(method, self.rbi_pos + "/_sim" + path, body)
+        assert status < 300, answer
+        return answer
+
     # -- processes ------------------------------------------------------------------------
     def start(self) -> None:
         """Start the three processes and wait until each answers."""
-        ports = {name: free_port() for name in ("hub", "pos", "rms")}
-        self.hub, self.pos, self.rms = (
-            f"http://127.0.0.1:{ports[n]}" for n in ("hub", "pos", "rms")
+        names = ("hub", "pos", "rms", "rbi_pos", "channel")
+        ports = {name: free_port() for name in names}
+        self.hub, self.pos, self.rms, self.rbi_pos, self.channel = (
+            f"http://127.0.0.1:{ports[n]}" for n in names
         )
         self.keys = {
-            n: secrets.token_urlsafe(24) for n in ("pos_key", "pos_token", "rms_key", "rms_token")
+            n: secrets.token_urlsafe(24)
+            for n in (
+                *("pos_key", "pos_token", "rms_key", "rms_token"),
+                *("rbi_key", "rbi_token", "channel_key", "channel_token"),
+            )
         }
-        self.keys["rms_secret"] = new_signing_secret()
+        for secret in ("rms_secret", "rbi_secret", "channel_secret"):
+            self.keys[secret] = new_signing_secret()
         config = self._config()
         py = [sys.executable, "-m", "maitred"]
         self._spawn(
@@ -203,12 +229,41 @@ class Stack:
                 self.keys["rms_secret"],
             ],
         )
+        self._spawn_online(py, ports)
         # The partners first: the hub fetches the venue's tables as soon as it starts.
-        for url in (self.pos, self.rms):
+        for url in (self.pos, self.rms, self.rbi_pos, self.channel):
             wait_for(f"{url} to answer", functools.partial(self._up, url + "/_sim/state"), 60)
         self._spawn("hub", [*py, "serve", "--config", str(config), "--port", str(ports["hub"])])
         wait_for(f"{self.hub} to answer", functools.partial(self._up, self.hub + "/healthz"), 60)
         wait_for("the tables matched by the hub", self._tables_matched, timeout=60)
+
+    def _spawn_online(self, py: list[str], ports: dict[str, int]) -> None:
+        """The RBI-contract POS and the channel that place online orders through maitred."""
+        k = self.keys
+        for name, command, key, token, store, secret in (
+            ("rbi_pos", "rbi-pos", "rbi_key", "rbi_token", RBI_STORE, "rbi_secret"),
+            ("channel", "channel", "channel_key", "channel_token", CHANNEL_STORE, "channel_secret"),
+        ):
+            self._spawn(
+                name,
+                [
+                    *py,
+                    "simulate",
+                    command,
+                    "--port",
+                    str(ports[name]),
+                    "--hub",
+                    self.hub,
+                    "--hub-key",
+                    k[key],
+                    "--token",
+                    k[token],
+                    "--venue",
+                    store,
+                    "--signing-secret",
+                    k[secret],
+                ],
+            )
 
     def _tables_matched(self) -> bool:
         """True once the hub has fetched both sides' tables and matched them by itself."""
@@ -237,6 +292,8 @@ class Stack:
             "MAITRED_RETRY_SCALE": "0.02",
             "MAITRED_POLL_INTERVAL": "0.05",
             "MAITRED_BREAKER_COOLDOWN": "1",
+            "MAITRED_PUBLIC_URL": self.hub,
+            "MAITRED_CHANNEL_WAIT_SECONDS": "2",  # the demo's POS that never calls back
             **self.env,
         }
         with (self.workdir / f"{name}.log").open("wb") as log:  # the child keeps its own copy
@@ -270,6 +327,31 @@ id = "{VENUE}"
 timezone = "Europe/Madrid"
 rms = {{ partner = "rms", venue_id = "{self.rms_venue}" }}
 pos = {{ partner = "pos", venue_id = "{POS_VENUE}" }}
+
+[[partners]]
+id = "till"
+kind = "pos"
+contract = "rbi"
+api_key = "{k["rbi_key"]}"
+token = "{k["rbi_token"]}"
+webhook_url = "{self.rbi_pos}/webhooks"
+signing_secret = "{k["rbi_secret"]}"
+
+[[partners]]
+id = "web"
+kind = "channel"
+contract = "rbi"
+api_key = "{k["channel_key"]}"
+token = "{k["channel_token"]}"
+webhook_url = "{self.channel}/webhooks/rbi"
+signing_secret = "{k["channel_secret"]}"
+
+[[venues]]
+id = "{ONLINE_VENUE}"
+timezone = "Europe/Madrid"
+currency = "EUR"
+pos = {{ partner = "till", venue_id = "{RBI_STORE}" }}
+channel = {{ partner = "web", venue_id = "{CHANNEL_STORE}" }}
 """
         )
         return path

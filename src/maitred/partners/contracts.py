@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from maitred.channel_orders.ports import OrderNotices, PosOrdering
+from maitred.channel_orders.store_ports import StorePresence
 from maitred.errors import BadRequest, field_details
 from maitred.orders.ports import PosAdapter, RmsAdapter
 
@@ -36,6 +37,8 @@ class Contract:
     # commit and fire, and the order notices its partners (channel and POS) get.
     ordering: PosOrdering | None = None
     notices: OrderNotices | None = None
+    # Store status (docs/decisions/0032): the POS's heartbeat and the channels' store notices.
+    stores: StorePresence | None = None
 
     def adapter(self, kind: str) -> PosAdapter | RmsAdapter | None:
         """The adapter for a partner of `kind`, if the contract has one."""

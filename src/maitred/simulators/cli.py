@@ -1,4 +1,4 @@
-"""`maitred simulate pos|rms`: run a partner simulator as its own process."""
+"""`maitred simulate pos|rms|rbi-pos|channel`: run a partner simulator as its own process."""
 
 from __future__ import annotations
 
@@ -83,5 +83,58 @@ def rms(
         venue=venue,
         floor=floor,
         signing_secret=signing_secret,
+    )
+    _run(serve(config, host, port))
+
+
+SigningSecret = Annotated[
+    str | None, typer.Option(help="whsec_… secret: verify x-signature and Standard Webhooks.")
+]
+
+
+@app.command("rbi-pos")
+def rbi_pos(
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 9103,
+    host: Host = "127.0.0.1",
+    hub: Hub = "http://127.0.0.1:8000",
+    hub_key: HubKey = "",
+    token: Token = "rbi-pos-token",  # noqa: S107 - a stand-in's well-known default
+    venue: Annotated[str, typer.Option(help="The POS's own store id.")] = "pos-store-17",
+    signing_secret: SigningSecret = None,
+    prepare_after: Annotated[
+        float | None, typer.Option(help="Report PREPARED this many seconds after firing.")
+    ] = None,
+) -> None:
+    """Play a POS on the RBI contract: prices, commits and fires channel orders by callback,
+    answers the store heartbeat, reports order events and store status."""
+    from maitred.simulators.rbi_pos import RbiPosConfig, serve
+
+    config = RbiPosConfig(
+        hub=hub,
+        hub_key=hub_key,
+        token=token,
+        venue=venue,
+        signing_secret=signing_secret,
+        prepare_after=prepare_after,
+    )
+    _run(serve(config, host, port))
+
+
+@app.command()
+def channel(
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 9104,
+    host: Host = "127.0.0.1",
+    hub: Hub = "http://127.0.0.1:8000",
+    hub_key: HubKey = "",
+    token: Token = "channel-token",  # noqa: S107 - a stand-in's well-known default
+    venue: Annotated[str, typer.Option(help="The channel's own store id (digits).")] = "4242",
+    signing_secret: SigningSecret = None,
+) -> None:
+    """Play an online-ordering channel: places orders through maitred's channel API and
+    receives (and checks) ORDER_UPDATED and STORE_UPDATED."""
+    from maitred.simulators.channel import ChannelConfig, serve
+
+    config = ChannelConfig(
+        hub=hub, hub_key=hub_key, token=token, venue=venue, signing_secret=signing_secret
     )
     _run(serve(config, host, port))

@@ -12,6 +12,7 @@ import structlog
 from sqlalchemy.exc import OperationalError
 
 from maitred import boot
+from maitred.checkout.stores import StoreHeartbeats
 from maitred.checkout.timers import ChannelTimers
 from maitred.clock import get_clock
 from maitred.config import Settings
@@ -127,7 +128,9 @@ async def start_in_process(runtime: Runtime, recorder: TraceRecorder) -> Stoppab
     await tables.start()
     timers = ChannelTimers(runtime)
     await timers.start()
-    return Together(dispatcher, following, sweeper, tables, timers)
+    heartbeats = StoreHeartbeats(runtime)
+    await heartbeats.start()
+    return Together(dispatcher, following, sweeper, tables, timers, heartbeats)
 
 
 async def run_worker(settings: Settings) -> None:
@@ -144,14 +147,17 @@ async def run_worker(settings: Settings) -> None:
     sweeper = ReconcileSweeper(runtime)
     tables = TablesSweeper(runtime)
     timers = ChannelTimers(runtime)
+    heartbeats = StoreHeartbeats(runtime)
     try:
         await dispatcher.start()
         await following.start()
         await sweeper.start()
         await tables.start()
         await timers.start()
+        await heartbeats.start()
         await stop.wait()
         log.info("stopping worker", worker_id=dispatcher.worker_id)
+        await heartbeats.stop()
         await timers.stop()
         await tables.stop()
         await sweeper.stop()

@@ -10,13 +10,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from maitred.connectors.rbi.ports import RbiNotices, RbiOrdering
+from maitred.connectors.rbi.presence import RbiStores
 from maitred.partners.contracts import Contract
 
 
 def _routes() -> Sequence[object]:
-    from maitred.connectors.rbi import routes
+    from maitred.connectors.rbi import routes, store_routes
 
-    return (routes.channel_router, routes.pos_router)
+    return (
+        routes.channel_router,
+        routes.pos_router,
+        store_routes.pos_stores_router,
+        store_routes.channel_stores_router,
+    )
 
 
 CONTRACT = Contract(
@@ -25,6 +31,7 @@ CONTRACT = Contract(
     routes=_routes,
     ordering=RbiOrdering(),
     notices=RbiNotices(),
+    stores=RbiStores(),
 )
 
 
