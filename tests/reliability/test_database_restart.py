@@ -175,6 +175,21 @@ def _settled(stack: Stack, engine: Engine, rms: Rms) -> bool:
     return followed and told >= rms.seated() and idle
 
 
+def _behind(stack: Stack, engine: Engine, rms: Rms) -> str:
+    """What the hub has not caught up with yet, for the failure message."""
+    stored = _stored(engine)
+    missing = [b for b in rms.acknowledged if b not in stored]
+    unfollowed = [b for b in rms.acknowledged if stored.get(b, ("", False))[1]]
+    told = {e["body"].get("bookingId") for e in stack.rms_events()}
+    untold = sorted(rms.seated() - told)
+    alive = [p.poll() is None for p in stack.processes]
+    return (
+        f"{len(missing)} acknowledged not stored {missing[:5]}, {len(unfollowed)} not followed "
+        f"{unfollowed[:5]}, RMS not told of {untold[:5]}, deliveries {dict(_deliveries(engine))}, "
+        f"processes alive {alive}"
+    )
+
+
 @pytest.mark.slow
 @pytest.mark.e2e
 async def test_hub_recovers_from_a_database_restart_and_loses_no_acknowledged_booking(
@@ -192,7 +207,10 @@ async def test_hub_recovers_from_a_database_restart_and_loses_no_acknowledged_bo
             while not recoveries or time.monotonic() < deadline:  # the soak repeats rounds
                 recoveries.append(await _round(stack, pg, rms, f"r{len(recoveries)}"))
             settled = partial(_settled, stack, engine, rms)
-            await asyncio.to_thread(wait_for, settled, timeout=90, what="the hub to catch up")
+            try:
+                await asyncio.to_thread(wait_for, settled, timeout=90, what="the hub to catch up")
+            except AssertionError as failed:
+                raise AssertionError(f"{failed}: {_behind(stack, engine, rms)}") from None
             alive = [p.poll() is None for p in stack.processes]
             stored, queue = _stored(engine), _deliveries(engine)
             opened = [o for o in stack.pos_orders() if o["status"] == "open"]
