@@ -10,7 +10,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Text, func, insert, literal, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from maitred.clock import now
@@ -33,24 +32,18 @@ UNFINISHED = (PENDING, INFLIGHT, FAILED)  # what may still be sent (a failed one
 
 def ensure_endpoint(session: Session, *, partner_id: str, name: str, url: str) -> int:
     """The id of the partner's endpoint called `name`, created (or moved to `url`) as needed."""
-    query = select(Endpoint.id, Endpoint.url).where(
-        Endpoint.partner_id == partner_id, Endpoint.name == name
-    )
-    row = session.execute(query).first()
+    row = session.execute(
+        select(Endpoint.id, Endpoint.url).where(
+            Endpoint.partner_id == partner_id, Endpoint.name == name
+        )
+    ).first()
     if row is None:
-        try:
-            with session.begin_nested():
-                result = session.execute(
-                    insert(Endpoint)
-                    .values(partner_id=partner_id, name=name, url=url, consecutive_failures=0)
-                    .returning(Endpoint.id)
-                )
-                return int(result.scalar_one())
-        except IntegrityError:
-            # Another process registered it a moment ago (two hubs' first events at once).
-            row = session.execute(query).first()
-            if row is None:
-                raise
+        result = session.execute(
+            insert(Endpoint)
+            .values(partner_id=partner_id, name=name, url=url, consecutive_failures=0)
+            .returning(Endpoint.id)
+        )
+        return int(result.scalar_one())
     if row.url != url:
         _move(session, int(row.id), old=row.url, new=url)
     return int(row.id)
