@@ -1,4 +1,4 @@
-"""The routing generation (migration 0003_pos_apply): which changes move it, and what a cache
+"""The routing generation (migration 0003): which changes move it, and what a cache
 keeps when it moves or does not."""
 
 from __future__ import annotations
