@@ -499,9 +499,12 @@ class Dispatcher:
         except Exception:
             log.exception("lease heartbeat failed")
             return
-        until = at + timedelta(seconds=lease)
+        # A lease renewed here is known to be ours only if it had not run out when the update
+        # ran (before now): after that, another worker may have reclaimed it, and the update
+        # then changed nothing for that delivery.
+        until, after = at + timedelta(seconds=lease), now()
         for token in tokens:
-            if token in self._leases:
+            if self._leases.get(token, after) > after:
                 self._leases[token] = until
 
 
