@@ -3,7 +3,7 @@ one bookkeeping cycle that keeps them fed and writes down what they did.
 
 - **Lanes** (`worker_concurrency` tasks) take claimed deliveries from the queue and send them,
   at most `endpoint_concurrency` at once to one endpoint. A lane never sends a delivery whose
-  lease may have run out, nor one of an endpoint that is failing (its circuit would open, or it
+  lease has run out, nor one of an endpoint that is failing (its circuit would open, or it
   answered 410): those are given back, pending, unattempted.
 - **The cycle** runs whenever there is something to do: it records every result that finished
   since the last one and gives back what the lanes set aside, then claims enough to keep the
@@ -48,9 +48,6 @@ outcomes_log = TickLog("maitred.deliveries")
 CRASH_ENV = "MAITRED_CRASH_AT"  # test hook: after_claim | after_send | after_record
 IDLE_BACKOFF = 4  # an idle worker polls at most this many poll intervals apart
 PROBE_RECORD = 1.0  # seconds allowed for a probe's result to be recorded after its timeout
-# A queued delivery is given back instead of sent once less than this share of its lease is
-# left (the heartbeat renews leases every third of one, so only a missed renewal gets here).
-LEASE_MARGIN = 0.2
 # Under load a claim waits until the queue is down to half of `claim_batch` (a claim's queries
 # cost the same for 5 rows as for 100), or this many seconds since the last one (so work due
 # for other endpoints is not kept waiting behind one whose sends are slow).
@@ -114,7 +111,6 @@ class Dispatcher:
         self._send_cap = max(1, settings.endpoint_concurrency)
         # Claimed ahead of the lanes: the queue never runs dry while a cycle is in the writer.
         self._ahead = max(1, settings.claim_batch)
-        self._lease_margin = timedelta(seconds=settings.lease_seconds * LEASE_MARGIN)
         self._held: dict[int, ClaimedDelivery] = {}  # by delivery id: claimed, not recorded
         self._per_endpoint: Counter[int] = Counter()  # held deliveries per endpoint
         self._leases: dict[str, datetime] = {}  # attempt token → when its lease runs out
@@ -219,7 +215,9 @@ class Dispatcher:
         until = self._leases.get(delivery.attempt_token)
         if until is None:
             return False
-        return now() < until - self._lease_margin
+        # Not before it runs out: a margin here made every delivery unsendable on a machine
+        # slow enough that the time from a claim to its lane exceeded the lease minus it.
+        return now() < until
 
     def _set_aside(self, delivery: ClaimedDelivery) -> None:
         """Not to be sent by this worker now: given back at the next cycle."""
@@ -495,9 +493,12 @@ class Dispatcher:
         except Exception:
             log.exception("lease heartbeat failed")
             return
-        until = at + timedelta(seconds=lease)
+        # A lease renewed here is known to be ours only if it had not run out when the update
+        # ran (before now): after that, another worker may have reclaimed it, and the update
+        # then changed nothing for that delivery.
+        until, after = at + timedelta(seconds=lease), now()
         for token in tokens:
-            if token in self._leases:
+            if self._leases.get(token, after) > after:
                 self._leases[token] = until
 
 
