@@ -116,9 +116,11 @@ class _PostgresThreadBatch(BatchConnection):
         self._raw.execute(_pg(sql), params)
 
     async def fetch_all(self, statements: Sequence[tuple[str, Sequence[Any]]]) -> list[list[Row]]:
-        if len(statements) == 1:
+        idle = self._raw.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+        if len(statements) == 1 and not idle:
             return [await self.fetch(*statements[0])]
-        # Pipeline mode: the statements go out together, their results come back together.
+        # Pipeline mode: the statements (and the transaction's BEGIN, before the first) go out
+        # together, their results come back together.
         cursors = [self._raw.cursor() for _ in statements]
         with self._raw.pipeline():
             for cursor, (sql, params) in zip(cursors, statements, strict=True):
