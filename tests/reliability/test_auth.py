@@ -106,11 +106,19 @@ def filled(path: str, values: dict[str, str]) -> str:
 def assert_error(response: Any, status: int) -> None:
     assert response.status_code == status, (response.request.url, response.text[:300])
     body = response.json()
+    if response.request.url.path.startswith(RBI_PREFIXES):
+        # The RBI contract's own shape (contracts §2.12, decision 27).
+        assert {"status", "code", "message", "errors"} <= set(body), body
+        assert body["status"] == status
+        assert isinstance(body["message"], str)
+        return
     assert set(body) == {"error"}
     assert body["error"]["code"] == status
     assert isinstance(body["error"]["message"], str)
     assert isinstance(body["error"]["details"], dict)
 
+
+RBI_PREFIXES = ("/v1/channel/", "/v1/orders/")
 
 BAD_CREDENTIALS: dict[str, Any] = {
     "missing": {},
@@ -136,7 +144,16 @@ def body_for(method: str, path: str) -> dict[str, Any] | None:
         return fixture("rms_reservation_seated.json")
     if path.startswith("/v1/pos/"):
         return fixture("pos_order_open.json")
-    return {}
+    return RBI_BODIES.get(path.rsplit("/", 1)[-1], {})
+
+
+_PRICE = fixture("rbi_channel_price_order_request.json")
+RBI_BODIES: dict[str, dict[str, Any]] = {
+    "price": _PRICE,
+    "place": _PRICE | {"paymentMethod": "CASH", "fireOrderInSeconds": None},
+    "commit": fixture("rbi_channel_commit_order_request.json"),
+    "events": {"status": "DONE"},
+}
 
 
 def test_every_route_refuses_bad_credentials(hub: Hub, figure: Record) -> None:
@@ -182,7 +199,9 @@ def test_no_credential_reaches_a_trace_or_a_log(
 # What another partner's ids look like on each partner-facing route: (method, path) templates
 # with the key that calls and the body sent. A new partner-facing route fails the sweep until
 # it is listed here.
-def other_partners_calls(hub: Hub) -> dict[tuple[str, str], list[tuple[str, dict[str, str]]]]:
+def other_partners_calls(
+    hub: Hub,
+) -> dict[tuple[str, str], list[tuple[Any, ...]]]:
     other_order = hub.client.app.state.other_order  # type: ignore[attr-defined]
     return {
         ("POST", "/rms"): [(RMS_KEY, {})],  # body says rms-b's venue
@@ -203,6 +222,26 @@ def other_partners_calls(hub: Hub) -> dict[tuple[str, str], list[tuple[str, dict
             ]
             for suffix in ("", "/close", "/void")
         },
+        # RBI: an order no POS of this key's has (404), a POS or RMS on the channel API (403).
+        **{
+            ("POST", f"/v1/orders/{{orderId}}/{leg}/callback"): [
+                (POS_KEY, {"orderId": "6f1c2a9e-3b7d-4f7e-9b1a-2d4c5e6f7a8b"}, 404, status),
+            ]
+            for leg, status in (("price", "ERROR"), ("commit", "COMMITTED"), ("fire", "PREPARING"))
+        },
+        ("POST", "/v1/orders/{orderId}/events"): [(POS_KEY, {"orderId": "o-1"})],
+        ("GET", "/v1/orders/{orderId}"): [(POS_KEY, {"orderId": "o-1"})],
+        **{
+            (method, f"/v1/channel/orders{suffix}"): [(POS_KEY, {"orderId": "o-1"}, 403)]
+            for method, suffix in (
+                ("POST", "/price"),
+                ("POST", "/place"),
+                ("POST", "/{orderId}/commit"),
+                ("POST", "/{orderId}/fire"),
+                ("POST", "/{orderId}/cancel"),
+                ("GET", "/{orderId}"),
+            )
+        },
     }
 
 
@@ -213,15 +252,17 @@ def test_another_partners_ids_read_and_change_nothing(hub: Hub, figure: Record) 
     before = snapshot(hub)
     requests = 0
     for (method, template), attempts in calls.items():
-        for key, values in attempts:
+        for key, values, *expected in attempts:
             body = body_for(method, template)
+            if len(expected) > 1:  # a callback: its status
+                body = {"status": expected[1]}
             if template == "/rms":
                 body = fixture("rms_reservation_seated.json") | {"venueId": OTHER_VENUE}
             response = hub.client.request(
                 method, filled(template, values), json=body, headers=bearer(key)
             )
             requests += 1
-            assert_error(response, 404)
+            assert_error(response, expected[0] if expected else 404)
             assert OTHER_VENUE not in response.text.replace(values.get("venueId", "-"), "")
     assert snapshot(hub) == before
     figure(routes=len(calls), requests=requests, changed=0)

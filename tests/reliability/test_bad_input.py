@@ -18,6 +18,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import requests
@@ -106,9 +107,15 @@ def without_security(document: dict[str, Any]) -> dict[str, Any]:
 
 
 def error_shape(response: Any) -> str | None:
-    """What is wrong with a 4xx body, if anything (the contract's `{"error": {...}}`)."""
+    """What is wrong with a 4xx body, if anything (the contract's `{"error": {...}}`; on the RBI
+    routes that contract's `{status, code, message, errors[]}`, decision 27)."""
     try:
         body = response.json()
+        rbi_route = urlsplit(str(response.url)).path.startswith(("/v1/channel/", "/v1/orders/"))
+        if rbi_route and "error" not in body:
+            rbi = {"status", "code", "message", "errors"} <= set(body)
+            if rbi and body["status"] == response.status_code:
+                return None
         error = body["error"]
         shaped = set(body) == {"error"} and set(error) == {"code", "message", "details"}
         if shaped and error["code"] == response.status_code and isinstance(error["details"], dict):
