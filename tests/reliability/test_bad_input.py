@@ -111,7 +111,8 @@ def error_shape(response: Any) -> str | None:
     routes that contract's `{status, code, message, errors[]}`, decision 27)."""
     try:
         body = response.json()
-        rbi_route = urlsplit(str(response.url)).path.startswith(("/v1/channel/", "/v1/orders/"))
+        url = getattr(response, "url", None) or getattr(response.request, "url", "")
+        rbi_route = urlsplit(str(url)).path.startswith(("/v1/channel/", "/v1/orders/"))
         if rbi_route and "error" not in body:
             rbi = {"status", "code", "message", "errors"} <= set(body)
             if rbi and body["status"] == response.status_code:
