@@ -36,7 +36,15 @@ from maitred.config import Settings
 from maitred.db.engine import make_throwaway_engine
 from maitred.security import SecretBox
 from tests.conftest import ADMIN_TOKEN
-from tests.factories import POS_KEY, RMS_KEY, SEED_VENUE, bearer, fixture, seed_world
+from tests.factories import (
+    POS_KEY,
+    RMS_KEY,
+    SEED_VENUE,
+    bearer,
+    fixture,
+    make_partner,
+    seed_world,
+)
 from tests.reliability.conftest import Record
 from tests.reliability.live import serve
 
@@ -83,10 +91,29 @@ KNOWN = {"venue_id": "v1", "partner_id": "rms-a", "rms_table_id": "T1"}
 WHOLE_FLOATS = 2**53
 
 
+# The RBI contract's partners (seed 004): a channel and a POS, keyed like the others, so the
+# cases on `/v1/channel/…` and on the POS's `/v1/orders/…`, `/v1/stores/…` reach the handlers.
+CHANNEL_KEY = "channel-1-key-0d9e8f7a6b5c"
+RBI_POS_KEY = "rbi-pos-1-key-1a2b3c4d5e6f"
+
+
 def _key(path: str) -> str:
     if path.startswith("/admin"):
         return ADMIN_TOKEN
+    if path.startswith("/v1/channel"):
+        return CHANNEL_KEY
+    if path.startswith(("/v1/orders", "/v1/stores")):
+        return RBI_POS_KEY
     return POS_KEY if path.startswith("/v1/pos") else RMS_KEY
+
+
+def seed_rbi_partners(session: Session, box: SecretBox) -> None:
+    """A channel and a POS speaking the RBI contract, beside the seeded world."""
+    for partner_id, kind, key in (
+        ("channel-1", "channel", CHANNEL_KEY),
+        ("rbi-pos-1", "pos", RBI_POS_KEY),
+    ):
+        make_partner(session, box, id=partner_id, kind=kind, api_key=key).contract = "rbi"
 
 
 def _known(operation: Any, order_id: str) -> dict[str, str]:
@@ -112,7 +139,9 @@ def error_shape(response: Any) -> str | None:
     try:
         body = response.json()
         url = getattr(response, "url", None) or getattr(response.request, "url", "")
-        rbi_route = urlsplit(str(url)).path.startswith(("/v1/channel/", "/v1/orders/"))
+        rbi_route = urlsplit(str(url)).path.startswith(
+            ("/v1/channel/", "/v1/orders/", "/v1/stores/")
+        )
         if rbi_route and "error" not in body:
             rbi = {"status", "code", "message", "errors"} <= set(body)
             if rbi and body["status"] == response.status_code:
@@ -221,6 +250,7 @@ def test_every_operation_survives_the_fuzzer(settings: Settings, figure: Record)
     engine = make_throwaway_engine(settings.database_url)
     with Session(engine) as session, session.begin():
         seed_world(session, SecretBox(settings.secret_key or ""))
+        seed_rbi_partners(session, SecretBox(settings.secret_key or ""))
     engine.dispose()
     document = without_security(create_app(settings).openapi())
     schema = schemathesis.openapi.from_dict(document, config=schemathesis.Config.from_dict(CONFIG))

@@ -42,6 +42,11 @@ class ErrorBody(Wire):
     errors: list[ErrorEntry]
 
 
+class RbiErrorBody(ErrorBody):
+    """The RBI contract's error answer, as the OpenAPI document names it (the Mozrest routes'
+    `ErrorBody` is another shape: one name for both would publish only one of them)."""
+
+
 class OrderErrorBody(ErrorBody):
     """An error about an order, with the order as it now stands."""
 

@@ -25,7 +25,7 @@ from maitred.connectors.rbi.channel_wire import (
     PlaceOrder,
     PriceOrder,
 )
-from maitred.connectors.rbi.errors import ErrorBody, request_body, status_body
+from maitred.connectors.rbi.errors import ErrorBody, RbiErrorBody, request_body, status_body
 from maitred.connectors.rbi.ports import order_answer
 from maitred.db import notify
 from maitred.errors import Conflict, Forbidden, MaitredError, RateLimited
@@ -36,7 +36,7 @@ from maitred.web.deps import PartnerDep, RuntimeDep
 
 OrderId = Annotated[str, Path(min_length=1, max_length=200, description="maitred's order id.")]
 ERRORS: dict[int | str, dict[str, Any]] = {
-    status: {"model": ErrorBody} for status in (400, 401, 403, 404, 409, 503)
+    status: {"model": RbiErrorBody} for status in (400, 401, 403, 404, 409, 503)
 }
 
 
