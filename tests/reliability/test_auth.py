@@ -118,7 +118,7 @@ def assert_error(response: Any, status: int) -> None:
     assert isinstance(body["error"]["details"], dict)
 
 
-RBI_PREFIXES = ("/v1/channel/", "/v1/orders/")
+RBI_PREFIXES = ("/v1/channel/", "/v1/orders/", "/v1/stores/")
 
 BAD_CREDENTIALS: dict[str, Any] = {
     "missing": {},
@@ -153,6 +153,12 @@ RBI_BODIES: dict[str, dict[str, Any]] = {
     "place": _PRICE | {"paymentMethod": "CASH", "fireOrderInSeconds": None},
     "commit": fixture("rbi_channel_commit_order_request.json"),
     "events": {"status": "DONE"},
+    "store-status-changed": {
+        "storeStatus": "INACTIVE",
+        "region": "ES",
+        "updatedAt": "2026-12-03T20:00:00Z",
+        "reason": "terminal update",
+    },
 }
 
 
@@ -231,6 +237,9 @@ def other_partners_calls(
         },
         ("POST", "/v1/orders/{orderId}/events"): [(POS_KEY, {"orderId": "o-1"})],
         ("GET", "/v1/orders/{orderId}"): [(POS_KEY, {"orderId": "o-1"})],
+        # RBI store status: a store this POS does not serve (404); a POS on the channel's read.
+        ("POST", "/v1/stores/{storeId}/store-status-changed"): [(POS_KEY, {"storeId": "s-1"})],
+        ("GET", "/v1/channel/stores/{storeId}"): [(POS_KEY, {"storeId": "s-1"}, 403)],
         **{
             (method, f"/v1/channel/orders{suffix}"): [(POS_KEY, {"orderId": "o-1"}, 403)]
             for method, suffix in (
