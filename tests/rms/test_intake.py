@@ -67,11 +67,10 @@ def test_a_failing_webhook_in_a_batch_is_written_again_alone(hub: Hub) -> None:
     assert hub.count("inbound_events") == 2
 
 
+@pytest.mark.parametrize("backend", ["sqlite"])  # SQLite's single writer lock
 def test_a_batch_waits_for_a_locked_sqlite_file_on_the_loop_without_blocking_it(hub: Hub) -> None:
     """The writer thread holds SQLite's write lock for a second: a webhook is answered once the
     lock is free (stored, 200), and the loop answers other requests meanwhile."""
-    if not hub.settings.database_url.startswith("sqlite"):
-        pytest.skip("SQLite's single writer lock")
     runtime: Runtime = hub.client.app.state.runtime  # type: ignore[attr-defined]
     held = threading.Event()
 

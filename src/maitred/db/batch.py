@@ -199,7 +199,7 @@ class LoopWriter:
                 if not _busy(exc) or time.monotonic() > deadline:
                     raise
             await asyncio.sleep(pause)  # the file is another writer's: serve requests meanwhile
-            pause = min(pause * 2, 0.01)
+            pause = min(pause * 2, 0.001)
         try:
             result = await fn(_SqliteBatch(raw))
             raw.execute("COMMIT")
