@@ -6,7 +6,7 @@ import functools
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -14,7 +14,7 @@ from sqlalchemy import Connection, bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from maitred.clock import now
-from maitred.db.sql import dialect_sql, execute, execute_many, timestamp
+from maitred.db.sql import dialect_sql, execute, execute_many, read_timestamp, timestamp
 from maitred.orders.models import Check, CheckClaim, PosOrder
 from maitred.orders.rules import OrderStatus
 from maitred.partners.models import Partner
@@ -279,12 +279,7 @@ class Rows:
         self._dumps: Callable[[Any], str] = dumps or json.dumps
 
     def time_in(self, value: Any) -> datetime | None:
-        if value is None:
-            return None
-        if isinstance(value, str):
-            return datetime.fromisoformat(value).replace(tzinfo=UTC)
-        moment: datetime = value
-        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+        return read_timestamp(value)
 
     def time_out(self, value: datetime | None) -> Any:
         return None if value is None else timestamp(self.connection, value)
