@@ -90,9 +90,8 @@ async def test_the_channel_guide_examples(stack: ChannelStack) -> None:
     await stack.wait_for("STORE_UPDATED", lambda: _async(_webhooks(stack, "STORE_UPDATED")))
     [store] = _webhooks(stack, "STORE_UPDATED")
     _same(doc["channel-store-updated"].json(), store)
-    status, refused = await stack.call(
-        "POST", f"{stack.hub}/v1/channel/orders/price", doc["channel-price"].json()
-    )
+    another_cart = doc["channel-price"].json() | {"externalReferenceId": "web-1002"}
+    status, refused = await stack.call("POST", f"{stack.hub}/v1/channel/orders/price", another_cart)
     assert status == 200, refused
     _same(doc["channel-store-refused"].json(), refused)
     refused_id = refused["data"]["id"]

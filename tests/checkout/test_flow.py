@@ -175,3 +175,104 @@ async def test_the_pos_reads_the_order_it_commits(stack: ChannelStack) -> None:
     assert body["data"]["storeId"] == "pos-store-17"  # the POS's own id for the store
     assert body["data"]["cart"]["menuSelections"][0]["externalReferenceId"] == "PLU-SUNDAE"
     await asyncio.sleep(0)
+
+
+async def _held_price(stack: ChannelStack, order_id: str, ask: int) -> tuple[str, Any]:
+    """The price callback the silent POS holds back for request `ask` (its URL and body)."""
+
+    async def held() -> Any:
+        order = stack.pos_sim.state.orders.get(order_id)
+        url, body = (order.held.get("price") if order else None) or ("", None)
+        return (url, body) if url.endswith(f"?ask={ask}") else None
+
+    found: tuple[str, Any] = await stack.wait_for(f"price request {ask} held", held)
+    return found
+
+
+async def test_a_re_price_replaces_the_pending_request_and_the_replaced_answer_is_ignored(
+    stack: ChannelStack,
+) -> None:
+    """Issue 14: a re-price while CREATED replaces the pending price request. The channel
+    prices again by naming its order (`externalReferenceId`, the cart visited again): the cart
+    is replaced, the POS asked again, both waiting channel calls get the new price, and the
+    POS's answer to the replaced request changes nothing (traced as ignored)."""
+    await stack.pos_do("/_sim/faults", {"silent_legs": ["price"]})
+    one_sundae = {"externalReferenceId": "cart-7", "items": [{"plu": "PLU-SUNDAE"}]}
+    first = asyncio.create_task(stack.channel_do("/_sim/orders/price", one_sundae))
+    await stack.wait_for("the POS asked", lambda: _async(stack.pos_sim.state.orders or None))
+    order_id = next(iter(stack.pos_sim.state.orders))
+    stale_url, stale_body = await _held_price(stack, order_id, 1)
+
+    three = {"externalReferenceId": "cart-7", "items": [{"plu": "PLU-SUNDAE", "quantity": 3}]}
+    second = asyncio.create_task(stack.channel_do("/_sim/orders/price", three))
+    await _held_price(stack, order_id, 2)
+    await stack.pos_do("/_sim/faults", {"silent_legs": []})
+    released = await stack.pos_do(f"/_sim/orders/{order_id}/release", {"leg": "price"})
+    assert released["hub"]["status"] == 200, released
+
+    answers = [(await first)["body"]["data"], (await second)["body"]["data"]]
+    for answer in answers:  # the call waiting since the first cart gets the new price too
+        assert answer["id"] == order_id
+        assert answer["status"] == "PRICED"
+        assert answer["charges"]["subTotal"]["amount"] == 3 * 199
+        assert answer["cart"]["menuSelections"][0]["quantity"] == 3
+
+    status, late = await stack.call("POST", stale_url, stale_body, key=POS_KEY)
+    assert status == 200, late  # answered with the current state, nothing changed
+    assert late["data"]["charges"]["subTotal"]["amount"] == 3 * 199
+    assert (await stack.order(order_id))["charges"]["subTotal"]["amount"] == 3 * 199
+    last = _trace(stack, order_id)[-1]
+    assert (last["source"], last["leg"], last["verdict"]) == ("callback", "price", "ignore")
+    assert "re-priced" in last["reason"]
+    assert _updates(stack, order_id) == ["PRICED"]  # one change, one ORDER_UPDATED
+
+
+async def test_a_re_price_supersedes_a_price_webhook_still_queued(stack: ChannelStack) -> None:
+    """The POS refuses webhooks for a while: the first price webhook waits for its retry when
+    the channel prices again, and is superseded (never sent again); the new one is sent."""
+    await stack.pos_do("/_sim/faults", {"fail_count": 1000})
+    first = asyncio.create_task(
+        stack.channel_do("/_sim/orders/price", {"externalReferenceId": "cart-9"})
+    )
+
+    async def retrying() -> Any:
+        rows = stack.rows(
+            "SELECT id FROM deliveries WHERE kind = 'rbi.price' AND attempts >= 1"
+            " AND state = 'pending'"
+        )
+        return rows or None
+
+    queued = (await stack.wait_for("the price webhook refused once", retrying))[0]["id"]
+    two = {"externalReferenceId": "cart-9", "items": [{"plu": "PLU-SUNDAE", "quantity": 2}]}
+    second = asyncio.create_task(stack.channel_do("/_sim/orders/price", two))
+    await stack.wait_for(
+        "the queued webhook superseded",
+        lambda: _async(
+            stack.rows("SELECT state FROM deliveries WHERE id = :id", id=queued)[0]["state"]
+            == "superseded"
+        ),
+    )
+    await stack.pos_do("/_sim/faults", method="DELETE")
+    answers = [(await first)["body"]["data"], (await second)["body"]["data"]]
+    assert {a["status"] for a in answers} == {"PRICED"}
+    assert {a["charges"]["subTotal"]["amount"] for a in answers} == {2 * 199}
+    prices = stack.rows("SELECT id, state FROM deliveries WHERE kind = 'rbi.price' ORDER BY id")
+    assert [r["state"] for r in prices] == ["superseded", "delivered"]
+
+
+async def test_a_re_price_once_committed_is_refused_and_changes_nothing(
+    stack: ChannelStack,
+) -> None:
+    priced = await _price(stack, externalReferenceId="cart-11")
+    committed = await stack.channel_do(f"/_sim/orders/{priced['id']}/commit", {})
+    assert committed["body"]["data"]["status"] == "COMMITTED"
+    again = await stack.channel_do(
+        "/_sim/orders/price",
+        {"externalReferenceId": "cart-11", "items": [{"plu": "PLU-SUNDAE", "quantity": 5}]},
+    )
+    assert again["status"] == 409, again
+    order = await stack.order(priced["id"])
+    assert order["status"] == "COMMITTED"
+    assert order["charges"] == priced["charges"]
+    last = _trace(stack, priced["id"])[-1]
+    assert (last["source"], last["verdict"]) == ("price_request", "refuse")

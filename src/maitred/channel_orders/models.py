@@ -29,6 +29,7 @@ class ChannelOrder(Base):
     __table_args__ = (
         Index("ix_channel_orders_channel", "channel_partner_id", "id"),
         Index("ix_channel_orders_venue", "venue_id", "created_at"),
+        Index("ix_channel_orders_reference", "channel_partner_id", "external_reference_id"),
         Index(
             "ix_channel_orders_fire_due",
             "fire_due_at",
@@ -71,6 +72,9 @@ class ChannelOrder(Base):
     place_commit: Mapped[Any | None] = mapped_column(Json)
     errors: Mapped[Any | None] = mapped_column(Json)
     version: Mapped[int] = mapped_column(Integer, default=0)
+    # How many price webhooks were asked (a re-price asks again); the callback URL carries the
+    # number, so the answer to a replaced request is told from the answer to the current one.
+    price_asks: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     wait_deadline_at: Mapped[datetime | None] = mapped_column(Timestamp)
     fire_due_at: Mapped[datetime | None] = mapped_column(Timestamp)
     committed_at: Mapped[datetime | None] = mapped_column(Timestamp)

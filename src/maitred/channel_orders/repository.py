@@ -80,6 +80,20 @@ def lock(session: Session, order_id: str) -> ChannelOrder | None:
     ).scalar_one_or_none()
 
 
+def by_reference(session: Session, channel_partner_id: str, reference: str) -> ChannelOrder | None:
+    """The channel's newest order carrying its `externalReferenceId` `reference`, locked."""
+    return session.execute(
+        select(ChannelOrder)
+        .where(
+            ChannelOrder.channel_partner_id == channel_partner_id,
+            ChannelOrder.external_reference_id == reference,
+        )
+        .order_by(ChannelOrder.created_at.desc())
+        .limit(1)
+        .with_for_update()
+    ).scalar_one_or_none()
+
+
 def get(session: Session, order_id: str) -> ChannelOrder | None:
     """The order, unlocked (reads)."""
     return session.get(ChannelOrder, order_id)

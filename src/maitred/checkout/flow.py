@@ -124,6 +124,12 @@ def create(new: NewOrder, ctx: Context) -> Job:
         if pos is None or _ordering(pos) is None or not pos.webhook_url:
             message = "the store has no POS taking channel orders"
             raise Conflict(message, details=field_details("storeId", message))
+        if new.external_reference_id is not None:
+            known = repository.by_reference(
+                session, new.channel_partner_id, new.external_reference_id
+            )
+            if known is not None:
+                return _reprice(session, known, new, store.venue_id, ctx)
         at = now()
         order = ChannelOrder(
             id=str(uuid.uuid4()),
@@ -140,6 +146,7 @@ def create(new: NewOrder, ctx: Context) -> Job:
             customer=new.customer,
             request=new.request,
             version=0,
+            price_asks=0,
             preparation_seconds=0,
             created_at=at,
             updated_at=at,
@@ -157,6 +164,30 @@ def create(new: NewOrder, ctx: Context) -> Job:
         return Result(order, ruling, waiting)
 
     return job
+
+
+def _reprice(
+    session: Session, order: ChannelOrder, new: NewOrder, venue_id: str, ctx: Context
+) -> Result:
+    """The channel prices again an order it already named (its `externalReferenceId`: the cart
+    visited again). Allowed while the order is CREATED or PRICED: the cart is replaced and the
+    POS asked again, the new price webhook superseding one still queued (its coalesce key),
+    and the answer to the replaced request ignored (the `ask` number of its callback URL)."""
+    if order.venue_id != venue_id or new.place is not None:
+        what = "at another store" if order.venue_id != venue_id else "already; a place is new"
+        message = f"externalReferenceId names order {order.id} {what}"
+        raise Conflict(message, details=field_details("externalReferenceId", message))
+    if judge(repository.lifecycle(order), Report.price_request()).verdict is not Verdict.APPLY:
+        # Committed, or ended: refused (409) with its trace row, nothing else changes.
+        return Result(order, _transition(session, order, Report.price_request(), ctx))
+    order.cart = new.cart
+    order.customer = new.customer
+    order.request = new.request
+    order.service_mode = new.service_mode
+    closed = stores.refusal(session, venue_id, order.pos_partner_id, ctx.watch)
+    if closed is not None:
+        return Result(order, _transition(session, order, Report.event(S.ERROR, (closed,)), ctx))
+    return Result(order, _transition(session, order, Report.price_request(), ctx), Leg.PRICE)
 
 
 def commit(channel_partner_id: str, order_id: str, request: Commit, ctx: Context) -> Job:
@@ -209,12 +240,17 @@ def callback(
     *,
     priced: PricedCart | None = None,
     priced_doc: dict[str, Any] | None = None,
+    ask: int | None = None,
 ) -> Job:
     """The POS answers a price, commit or fire webhook. A PRICED answer is checked
-    (`channel_orders.money`, and a place's agreed total): an inconsistent one is an ERROR."""
+    (`channel_orders.money`, and a place's agreed total): an inconsistent one is an ERROR.
+    A price answer naming an earlier request (`ask`, from its callback URL) than the order's
+    last is ignored, with a trace: a re-price replaced that request."""
 
     def job(session: Session) -> Result:
         order = _pos_order(session, pos_partner_id, order_id)
+        if report.leg is Leg.PRICE and ask is not None and ask != order.price_asks:
+            return Result(order, _ignore_replaced(session, order, report, ask, ctx))
         judged = report
         if priced is not None and report.status is S.PRICED:
             problems = _price_problems(session, order, priced)
@@ -231,6 +267,22 @@ def callback(
         return Result(order, ruling)
 
     return job
+
+
+def _ignore_replaced(
+    session: Session, order: ChannelOrder, report: Report, ask: int, ctx: Context
+) -> Ruling:
+    state = repository.lifecycle(order)
+    reason = (
+        f"answers price request {ask}; the order's price request is now {order.price_asks}"
+        " (re-priced)"
+    )
+    ruling = Ruling(Verdict.IGNORE, state, reason, previous=state.status)
+    repository.add_event(
+        session, order.id, report, ruling, at=now(), correlation_id=ctx.correlation_id
+    )
+    session.flush()
+    return ruling
 
 
 def event(pos_partner_id: str, order_id: str, report: Report, ctx: Context) -> Job:
@@ -262,14 +314,18 @@ def store_id_for(session: Session, order: ChannelOrder, partner_id: str) -> str:
 # -- the timers ---------------------------------------------------------------------------
 
 
-def timeout(order_id: str, leg: Leg, ctx: Context) -> Job:
+def timeout(order_id: str, leg: Leg, ctx: Context, *, deadline: datetime | None = None) -> Job:
     """The wait for the `leg` callback ran out: ERROR with a TIMEOUT partner error, unless the
-    callback came first (then nothing changes)."""
+    callback came first (then nothing changes), or a re-price renewed the wait past `deadline`,
+    the one that ran out (then the new wait stands)."""
 
     def job(session: Session) -> Result:
         order = repository.lock(session, order_id)
         if order is None:
             raise _no_order(order_id)
+        renewed = order.wait_deadline_at
+        if deadline is not None and renewed is not None and renewed > deadline:
+            return Result(order)
         return Result(order, _transition(session, order, Report.timeout(leg), ctx))
 
     return job
@@ -332,7 +388,7 @@ def _transition(
     order.version += 1
     order.updated_at = at
     cart, doc = priced
-    if after.status is S.PRICED and before.status is not S.PRICED and cart is not None:
+    if after.status is S.PRICED and cart is not None:  # priced, or priced again
         order.priced = doc
         order.sub_total = cart.charges.sub_total.amount
         order.tax = cart.charges.tax.amount
@@ -391,6 +447,9 @@ def _send_leg(session: Session, order: ChannelOrder, leg: Leg, ctx: Context, at:
     if pos is None or ordering is None or not pos.webhook_url:
         return  # the venue lost its POS since: the wait runs out and says so
     callback_url = f"{ctx.public_url}/v1/orders/{order.id}/{leg.value}/callback"
+    if leg is Leg.PRICE:
+        order.price_asks += 1
+        callback_url += f"?ask={order.price_asks}"
     hook = ordering.leg_webhook(leg, order, store_id=pos.external_id, callback_url=callback_url)
     expires: datetime | None
     if leg is Leg.FIRE:

@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from maitred.channel_orders.models import ChannelOrder
+from maitred.channel_orders.rules import Leg
 from maitred.clock import now
 from maitred.db import notify
 from maitred.db.writer import after_commit
@@ -92,6 +93,22 @@ def moved(session: Session, order_id: str) -> None:
 def _version(sessions: Callable[[], Session], order_id: str) -> int | None:
     with sessions() as session:
         return session.scalar(select(ChannelOrder.version).where(ChannelOrder.id == order_id))
+
+
+def still_waiting(
+    sessions: Callable[[], Session], order_id: str, leg: Leg
+) -> tuple[int, datetime | None] | None:
+    """The order's version and wait deadline if it still waits for `leg`'s callback (a
+    re-price asked again), else None."""
+    with sessions() as session:
+        row = session.execute(
+            select(
+                ChannelOrder.version, ChannelOrder.awaiting, ChannelOrder.wait_deadline_at
+            ).where(ChannelOrder.id == order_id)
+        ).one_or_none()
+    if row is None or leg.value not in row.awaiting.split(","):
+        return None
+    return row.version, row.wait_deadline_at
 
 
 async def until_moved(

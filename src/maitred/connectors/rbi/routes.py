@@ -9,7 +9,7 @@ import asyncio
 from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Request, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
@@ -35,6 +35,14 @@ from maitred.web.bodies import JsonBodyRoute
 from maitred.web.deps import PartnerDep, RuntimeDep
 
 OrderId = Annotated[str, Path(min_length=1, max_length=200, description="maitred's order id.")]
+PriceAsk = Annotated[
+    int | None,
+    Query(
+        ge=1,
+        le=2**31 - 1,
+        description="Which price request this answers: maitred puts it in the callbackUrl.",
+    ),
+]
 ERRORS: dict[int | str, dict[str, Any]] = {
     status: {"model": RbiErrorBody} for status in (400, 401, 403, 404, 409, 503)
 }
@@ -120,19 +128,28 @@ def _poll(runtime: Runtime) -> float:
 
 
 async def _settle(runtime: Runtime, result: flow.Result, ctx: flow.Context) -> None:
-    """Wait (bounded) for the callback of the leg just sent; time the order out at the end."""
-    if result.waiting is None:
+    """Wait (bounded) for the callback of the leg just sent; time the order out at the end.
+    A re-price while waiting renews the wait: the order is answered once priced again."""
+    leg = result.waiting
+    if leg is None:
         return
-    order = result.order
-    moved = await wait.until_moved(
-        runtime.db.read_sessions,
-        order.id,
-        version=order.version,
-        deadline_seconds=wait.deadline_left(order.wait_deadline_at),
-        poll=_poll(runtime),
-    )
-    if not moved:
-        await runtime.writer.run(flow.timeout(order.id, result.waiting, ctx))
+    order_id = result.order.id
+    version, deadline = result.order.version, result.order.wait_deadline_at
+    while True:
+        moved = await wait.until_moved(
+            runtime.db.read_sessions,
+            order_id,
+            version=version,
+            deadline_seconds=wait.deadline_left(deadline),
+            poll=_poll(runtime),
+        )
+        if not moved:
+            await runtime.writer.run(flow.timeout(order_id, leg, ctx, deadline=deadline))
+            return
+        still = await asyncio.to_thread(wait.still_waiting, runtime.db.read_sessions, order_id, leg)
+        if still is None:
+            return
+        version, deadline = still
 
 
 def _refused(result: flow.Result) -> None:
@@ -182,6 +199,7 @@ async def price_order(
     _require(caller, "channel")
     ctx = _context(request, runtime)
     result = await runtime.writer.run(flow.create(_new_order(caller, body), ctx))
+    _refused(result)  # a re-price of an order past PRICED
     await _settle(runtime, result, ctx)
     order_id = result.order.id
     return await _read(
@@ -293,8 +311,11 @@ async def price_callback(
     caller: PartnerDep,
     orderId: OrderId,
     body: pos_wire.PriceCallback,
+    ask: PriceAsk = None,
 ) -> Response:
-    """The POS's answer to a price webhook: PRICED with the priced cart, or ERROR."""
+    """The POS's answer to a price webhook: PRICED with the priced cart, or ERROR. The
+    `callbackUrl` maitred sent carries `ask`: the answer to a request a re-price replaced is
+    ignored (200 with the current state, traced)."""
     report = mapping.callback_report(body)
     priced = doc = None
     if isinstance(body, pos_wire.Priced):
@@ -306,7 +327,7 @@ async def price_callback(
         caller,
         orderId,
         lambda ctx: flow.callback(
-            caller.partner_id, orderId, report, ctx, priced=priced, priced_doc=doc
+            caller.partner_id, orderId, report, ctx, priced=priced, priced_doc=doc, ask=ask
         ),
     )
 
