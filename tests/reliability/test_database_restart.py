@@ -74,17 +74,26 @@ class Rms:
         """The acknowledged bookings that seat guests (each opens a POS order)."""
         return {b for b, body in self.acknowledged.items() if body["status"] == "seated"}
 
-    async def post_all(self, bookings: list[dict[str, Any]]) -> None:
-        """Send `bookings` over POSTERS connections."""
-        queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+    async def post_all(
+        self, bookings: list[dict[str, Any]], *, after: str, down: asyncio.Event
+    ) -> None:
+        """Send `bookings` over POSTERS connections; those after booking `after` only once the
+        database is `down`, so that a round always has bookings to send during the outage and
+        after the restart (however fast the hub took the first ones)."""
+        queue: asyncio.Queue[tuple[bool, dict[str, Any]]] = asyncio.Queue()
+        gated = False
         for booking in bookings:
-            queue.put_nowait(booking)
+            queue.put_nowait((gated, booking))
+            gated = gated or booking["bookingId"] == after
         timeout = aiohttp.ClientTimeout(total=30)
 
         async def poster() -> None:
             async with aiohttp.ClientSession(timeout=timeout) as http:
                 while not queue.empty():
-                    await self.send(http, queue.get_nowait())
+                    wait_for_outage, booking = queue.get_nowait()
+                    if wait_for_outage:
+                        await down.wait()
+                    await self.send(http, booking)
 
         await asyncio.gather(*(poster() for _ in range(POSTERS)))
 
@@ -139,13 +148,14 @@ def _start(stack: Stack) -> None:
     wait_for(lambda: READY in log.read_text(), timeout=60, what="the worker to start")
 
 
-async def _outage(pg: PrivatePostgres, rms: Rms, *, seated: str) -> float:
+async def _outage(pg: PrivatePostgres, rms: Rms, *, seated: str, down: asyncio.Event) -> float:
     """Once booking `seated` is acknowledged and its POS order is being opened (the POS answers
     slowly), stop the database for OUTAGE seconds."""
     while seated not in rms.acknowledged:
         await asyncio.sleep(0.02)
     await asyncio.sleep(POS_LATENCY / 2)
     await asyncio.to_thread(pg.stop, "immediate")
+    down.set()
     await asyncio.sleep(OUTAGE)
     await asyncio.to_thread(pg.start)
     rms.mark = time.monotonic()
@@ -158,8 +168,9 @@ async def _round(stack: Stack, pg: PrivatePostgres, rms: Rms, tag: str) -> float
     bookings = _bookings(stack, tag)
     middle = [b["bookingId"] for b in bookings if b["status"] == "seated"][SEATED // 3]
     rms.mark, rms.first_ack_after = float("inf"), None
-    outage = asyncio.create_task(_outage(pg, rms, seated=middle))
-    await asyncio.wait_for(rms.post_all(bookings), timeout=120)
+    down = asyncio.Event()
+    outage = asyncio.create_task(_outage(pg, rms, seated=middle, down=down))
+    await asyncio.wait_for(rms.post_all(bookings, after=middle, down=down), timeout=120)
     restarted = await outage
     assert rms.first_ack_after is not None
     return rms.first_ack_after - restarted
