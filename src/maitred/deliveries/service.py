@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Text, func, insert, literal, select, update
+from sqlalchemy import Text, func, literal, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from maitred.clock import now
@@ -38,12 +39,24 @@ def ensure_endpoint(session: Session, *, partner_id: str, name: str, url: str) -
         )
     ).first()
     if row is None:
-        result = session.execute(
-            insert(Endpoint)
+        # Another process may register the same endpoint at the same moment (its first delivery
+        # from two `serve` processes): ON CONFLICT DO NOTHING and read the winner's row, rather
+        # than failing this transaction with the unique violation.
+        dialect = session.get_bind().dialect.name
+        upsert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        created = session.execute(
+            upsert(Endpoint)
             .values(partner_id=partner_id, name=name, url=url, consecutive_failures=0)
+            .on_conflict_do_nothing(index_elements=["partner_id", "name"])
             .returning(Endpoint.id)
-        )
-        return int(result.scalar_one())
+        ).scalar_one_or_none()
+        if created is not None:
+            return int(created)
+        row = session.execute(
+            select(Endpoint.id, Endpoint.url).where(
+                Endpoint.partner_id == partner_id, Endpoint.name == name
+            )
+        ).one()
     if row.url != url:
         _move(session, int(row.id), old=row.url, new=url)
     return int(row.id)
