@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -32,6 +31,7 @@ from maitred.cli import orders as orders_cli
 from maitred.clock import now
 from maitred.config import Settings, get_settings
 from maitred.deliveries.models import Delivery
+from maitred.demo.stack import free_port
 from maitred.errors import ServiceUnavailable
 from maitred.flags.service import open_flags
 from maitred.flows import reconcile
@@ -57,13 +57,6 @@ RMS_VENUE = "rms-venue-7"
 POS_TOKEN = "pos-token-reconcile-0123456789"
 
 
-def dead_port() -> int:
-    """A loopback port nobody listens on."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @dataclass
 class RunningPos:
     """The POS simulator served on loopback."""
@@ -76,7 +69,7 @@ class RunningPos:
 async def pos() -> AsyncIterator[RunningPos]:
     """A POS simulator whose notifications to maitred all fail (missed calls)."""
     config = PosConfig(
-        hub=f"http://127.0.0.1:{dead_port()}",
+        hub=f"http://127.0.0.1:{free_port()}",
         hub_key="unused",
         token=POS_TOKEN,
         venue=POS_VENUE,
@@ -112,7 +105,7 @@ async def seed(runtime: Runtime, pos_url: str) -> None:
                 Partner(
                     id="rms-1",
                     kind="rms",
-                    webhook_url=f"http://127.0.0.1:{dead_port()}/pos-order",
+                    webhook_url=f"http://127.0.0.1:{free_port()}/pos-order",
                     created_at=at,
                     updated_at=at,
                 ),
@@ -311,7 +304,7 @@ async def test_pulls_are_traced_with_the_run_correlation_id(
 
 
 async def test_unreachable_pos_is_reported_and_changes_nothing(runtime: Runtime) -> None:
-    await seed(runtime, f"http://127.0.0.1:{dead_port()}")
+    await seed(runtime, f"http://127.0.0.1:{free_port()}")
 
     [report] = await reconcile.reconcile_all(runtime)
 

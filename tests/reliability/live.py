@@ -4,7 +4,6 @@ nothing."""
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 import threading
@@ -23,18 +22,13 @@ from sqlalchemy import Engine, MetaData, select
 from maitred.api.app import create_app
 from maitred.api.serving import uvicorn_options
 from maitred.config import Settings
+from maitred.demo.stack import free_port
 from tests.conftest import ADMIN_TOKEN
 from tests.reliability.procs import wait_for, worker_env
 
 # Written on their own by the edge and the worker, whatever the request: what a rejected
 # request may leave behind is a trace of itself, nothing else.
 BOOKKEEPING = frozenset({"traces", "alembic_version"})
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @dataclass
@@ -51,7 +45,7 @@ class LiveHub:
 def serve(settings: Settings) -> Iterator[LiveHub]:
     """Serve a fresh app (its own runtime, writer and caches) until the block ends; two blocks
     in a row on the same settings are a hub restart on the same database."""
-    port = _free_port()
+    port = free_port()
     app = create_app(settings)
     options = uvicorn_options(settings) | {"log_level": "error"}
     config = uvicorn.Config(app, host="127.0.0.1", port=port, ws="none", **options)
@@ -97,7 +91,7 @@ def _healthy(port: int) -> bool:
 def serve_process(settings: Settings, log: Path, **env: str) -> Iterator[ServedHub]:
     """`maitred serve --no-worker` on `settings` (plus `env`) as an operator starts it: the same
     uvicorn options, the same HTTP parser. Stopped with SIGTERM, which flushes its traces."""
-    port = _free_port()
+    port = free_port()
     command = [sys.executable, "-m", "maitred", "serve", "--no-worker", "--no-migrate"]
     with log.open("ab") as out:
         process = subprocess.Popen(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import sys
 import time
@@ -14,16 +13,11 @@ from typing import Any
 
 import pytest
 
+from maitred.demo.stack import free_port
+
 pytestmark = pytest.mark.e2e
 
 TOKEN = "subprocess-token"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def get(url: str, token: str | None = TOKEN) -> tuple[int, Any]:

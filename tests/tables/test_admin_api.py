@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -12,6 +11,7 @@ import pytest
 import uvicorn
 
 from maitred.api import admin_tables
+from maitred.demo.stack import free_port
 from maitred.runtime import Runtime
 from tests.conftest import ADMIN_TOKEN
 from tests.factories import router_app
@@ -37,17 +37,11 @@ class Admin:
             return response.status, await response.json()
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture
 async def admin(runtime: Runtime) -> AsyncIterator[Admin]:
     """The tables admin router on the test runtime, served by uvicorn on 127.0.0.1."""
     app = router_app(runtime, admin_tables.router)
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
     task = asyncio.create_task(server.serve())
     while not server.started:

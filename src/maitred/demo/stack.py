@@ -26,9 +26,23 @@ POS_VENUE, RMS_VENUE, VENUE = "pos-venue-1", "rms-venue-1", "trattoria"
 ONLINE_VENUE, RBI_STORE, CHANNEL_STORE = "trattoria-takeaway", "pos-store-17", "4242"
 
 
+# Ports are picked below the kernel's ephemeral range (32768 and up by default): a port the
+# kernel hands out for an outgoing connection, or to another process's bind to port 0, can never
+# be the one a child process is about to bind.
+PORTS = range(20000, 32000)
+
+
 def free_port() -> int:
-    """A port nobody listens on right now."""
-    with socket.socket() as sock:
+    """A port nobody listens on right now, outside the ephemeral range."""
+    for _ in range(200):
+        port = PORTS.start + secrets.randbelow(len(PORTS))
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue  # taken: another service, or another test's stack
+            return port
+    with socket.socket() as sock:  # the range is crowded: let the kernel choose
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
 
