@@ -18,6 +18,8 @@ from maitred.api.app import create_app
 from maitred.config import Settings
 from maitred.connectors.mozrest.pos_wire import PosOrder
 from maitred.connectors.mozrest.wire import ReservationWebhook
+from maitred.connectors.rbi.errors import status_body
+from maitred.connectors.rbi.web import ERRORS
 from tests.factories import fixture
 
 RMS = ("/rms", "post")
@@ -220,3 +222,43 @@ def test_integer_bounds_are_the_validators_own(document: dict[str, Any]) -> None
             ("minimum", -(2**63)),
             ("exclusiveMaximum", 2**63),
         }
+
+
+RBI_PREFIXES = ("/v1/channel/", "/v1/orders", "/v1/stores")
+# The statuses the RBI routes answer themselves; the edge's (413, 431) come in the hub's shape.
+RBI_STATUSES = {str(status) for status in ERRORS}
+MOZREST_ERROR = {"error": {"code": 404, "message": "no such order", "details": {}}}
+
+
+def error_schemas(document: dict[str, Any], rbi: bool) -> list[tuple[str, dict[str, Any]]]:
+    """(operation, schema) of the documented error answers of the RBI routes (`rbi`: those they
+    render themselves) or of every 4xx/5xx of the contracts' other partner routes under /v1."""
+    found = []
+    for path, item in document["paths"].items():
+        if not path.startswith("/v1/") or path.startswith(RBI_PREFIXES) != rbi:
+            continue
+        for method, operation in item.items():
+            for status, answer in operation.get("responses", {}).items():
+                content = answer.get("content", {}).get("application/json")
+                answered = status in RBI_STATUSES if rbi else status[0] in "45"
+                if answered and content is not None:
+                    found.append((f"{method} {path} {status}", content["schema"]))
+    return found
+
+
+def test_each_contract_publishes_its_own_error_shape(document: dict[str, Any]) -> None:
+    """Two error bodies are both named ErrorBody in the code; the document must keep them
+    apart (a title alone would not: the components are keyed by class name, and the RBI
+    routes would then point at the Mozrest shape)."""
+    rbi_body = status_body(404, "no such order").model_dump(exclude_none=True)
+    rbi, others = error_schemas(document, rbi=True), error_schemas(document, rbi=False)
+    assert len(rbi) > 20
+    assert len(others) > 10
+    for where, schema in rbi:
+        check = validator(document, schema)
+        assert check.is_valid(rbi_body), where
+        assert not check.is_valid(MOZREST_ERROR), where
+    for where, schema in others:
+        check = validator(document, schema)
+        assert check.is_valid(MOZREST_ERROR), where
+        assert not check.is_valid(rbi_body), where
