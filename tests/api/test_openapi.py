@@ -12,6 +12,7 @@ from typing import Any
 import jsonschema_rs  # comes with schemathesis (dev dependency)
 import pytest
 from cryptography.fernet import Fernet
+from fastapi.testclient import TestClient
 from pydantic import BaseModel, ValidationError
 
 from maitred.api.app import create_app
@@ -20,6 +21,7 @@ from maitred.connectors.mozrest.pos_wire import PosOrder
 from maitred.connectors.mozrest.wire import ReservationWebhook
 from maitred.connectors.rbi.errors import status_body
 from maitred.connectors.rbi.web import ERRORS
+from maitred.db.migrate import upgrade
 from tests.factories import fixture
 
 RMS = ("/rms", "post")
@@ -225,7 +227,8 @@ def test_integer_bounds_are_the_validators_own(document: dict[str, Any]) -> None
 
 
 RBI_PREFIXES = ("/v1/channel/", "/v1/orders", "/v1/stores")
-# The statuses the RBI routes answer themselves; the edge's (413, 431) come in the hub's shape.
+# The statuses the RBI routes answer themselves (415 and 429 included); the edge's (413, 431)
+# come in the hub's shape.
 RBI_STATUSES = {str(status) for status in ERRORS}
 MOZREST_ERROR = {"error": {"code": 404, "message": "no such order", "details": {}}}
 
@@ -262,3 +265,29 @@ def test_each_contract_publishes_its_own_error_shape(document: dict[str, Any]) -
         check = validator(document, schema)
         assert check.is_valid(MOZREST_ERROR), where
         assert not check.is_valid(rbi_body), where
+
+
+@pytest.mark.parametrize(
+    "operation",
+    [("/v1/channel/orders/price", "post"), ("/v1/orders/{orderId}/commit/callback", "post")],
+)
+def test_an_rbi_route_answers_415_as_its_document_says(
+    document: dict[str, Any], operation: tuple[str, str], tmp_path: Path
+) -> None:
+    """The body rule's 415 is raised inside the route, so it comes in the route's own shape."""
+    url = f"sqlite:///{tmp_path / 'maitred.db'}"
+    upgrade(url)
+    settings = Settings(
+        database_url=url, data_dir=tmp_path, secret_key=Fernet.generate_key().decode()
+    )
+    path, method = operation
+    with TestClient(create_app(settings)) as client:
+        answer = client.request(
+            method,
+            path.replace("{orderId}", "o-1"),
+            content=b"{}",
+            headers={"Content-Type": "text/plain", "Authorization": "Bearer k"},
+        )
+    assert answer.status_code == 415
+    schema = document["paths"][path][method]["responses"]["415"]["content"]["application/json"]
+    assert validator(document, schema["schema"]).is_valid(answer.json())

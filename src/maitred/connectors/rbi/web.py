@@ -16,13 +16,27 @@ from maitred.errors import Forbidden, MaitredError, RateLimited
 from maitred.partners.service import Caller
 from maitred.web.bodies import JsonBodyRoute
 
+# What the RBI routes answer in the contract's shape: their own errors, and the body rule's
+# 415 and the rate limit's 429, raised inside the route too. The edge's 413 and 431 come before
+# any route, in the hub's shape (`maitred.api.errors` documents those).
 ERRORS: dict[int | str, dict[str, Any]] = {
-    status: {"model": RbiErrorBody} for status in (400, 401, 403, 404, 409, 503)
+    **{status: {"model": RbiErrorBody} for status in (400, 401, 403, 404, 409, 503)},
+    415: {
+        "model": RbiErrorBody,
+        "description": "Content-Type not JSON, or a charset other than UTF-8",
+    },
+    429: {"model": RbiErrorBody, "description": "Too many requests; see `Retry-After`"},
 }
+_WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 class RbiRoute(JsonBodyRoute):
     """A route answering its errors in the RBI contract's shape."""
+
+    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        super().__init__(path, endpoint, **kwargs)
+        if not (self.methods or set()) & _WRITES:  # a read takes no body: no 415, as elsewhere
+            self.responses.pop(415, None)
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         """The route's handler, its errors rendered as the contract spells them."""
