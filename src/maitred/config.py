@@ -214,10 +214,10 @@ class Settings(BaseSettings):
     def _fernet_key(cls, value: str | None) -> str | None:
         if not value:  # empty: unset, as it always was
             return None
-        from cryptography.fernet import Fernet
+        from maitred.security import check_fernet_key
 
         try:
-            Fernet(value.encode())
+            check_fernet_key(value)
         except ValueError as exc:
             raise ValueError(
                 "must be a Fernet key: 32 bytes, url-safe base64 (44 characters)"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
 import hmac
 import json
@@ -11,10 +12,11 @@ import re
 import secrets
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote_plus
 
-from cryptography.fernet import Fernet, InvalidToken
+if TYPE_CHECKING:
+    from cryptography.fernet import Fernet
 
 REDACTED = "[redacted]"
 HEADERS_LIMIT = 4096  # characters of a trace's headers kept, names and values together
@@ -69,11 +71,43 @@ def new_token() -> str:
     return secrets.token_urlsafe(32)
 
 
+def check_fernet_key(key: str) -> None:
+    """ValueError unless `key` is a Fernet key (32 bytes, url-safe base64), by the rule Fernet
+    itself applies: a bad key stops the start without loading the cryptography package, which
+    an idle server never needs (docs/decisions/0037)."""
+    try:
+        raw = base64.urlsafe_b64decode(key.encode())
+    except (binascii.Error, ValueError) as exc:
+        raise ValueError("Fernet key must be 32 url-safe base64-encoded bytes.") from exc
+    if len(raw) != 32:
+        raise ValueError("Fernet key must be 32 url-safe base64-encoded bytes.")
+
+
+def new_fernet_key() -> str:
+    """A fresh Fernet key: 32 random bytes, url-safe base64 (what `Fernet.generate_key` does)."""
+    return base64.urlsafe_b64encode(os.urandom(32)).decode()
+
+
 class SecretBox:
-    """Encrypts outbound secrets (tokens we present, signing secrets) for storage."""
+    """Encrypts outbound secrets (tokens we present, signing secrets) for storage.
+
+    The key is checked here; the cipher is built on the first secret encrypted or decrypted,
+    so a process that handles none (an idle server) never loads the cryptography package.
+    """
 
     def __init__(self, key: str) -> None:
-        self._fernet = Fernet(key.encode())
+        check_fernet_key(key)
+        self._key = key
+        self._cipher: Fernet | None = None
+
+    @property
+    def _fernet(self) -> Fernet:
+        """The cipher, built once (two threads building it at once build equal ones)."""
+        if self._cipher is None:
+            from cryptography.fernet import Fernet
+
+            self._cipher = Fernet(self._key.encode())
+        return self._cipher
 
     @classmethod
     def from_settings(cls, secret_key: str | None, data_dir: Path) -> SecretBox:
@@ -85,7 +119,7 @@ class SecretBox:
             path.parent.mkdir(parents=True, exist_ok=True)
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(fd, "w") as handle:
-                handle.write(Fernet.generate_key().decode())
+                handle.write(new_fernet_key())
         return cls(path.read_text().strip())
 
     def encrypt(self, plaintext: str | None) -> str | None:
@@ -98,6 +132,8 @@ class SecretBox:
         """Plaintext back; None stays None."""
         if ciphertext is None:
             return None
+        from cryptography.fernet import InvalidToken
+
         try:
             return self._fernet.decrypt(ciphertext.encode()).decode()
         except InvalidToken as exc:  # the key changed under the data

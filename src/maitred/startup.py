@@ -133,13 +133,14 @@ def require_key(settings: Settings) -> None:
 
 def prepare(settings: Settings, command: str, *, migrate: bool = True) -> None:
     """For the commands that may create: reach the database, bring its schema up to date (when
-    `migrate`), and say what the process runs against."""
+    `migrate`, in a child process: the server runs on without the migration tool loaded), and
+    say what the process runs against."""
     announce(settings, command)
     if migrate:
-        from maitred.db.migrate import upgrade
+        from maitred.db.migrate import upgrade_apart
 
         probe(settings)
-        upgrade(settings.database_url)
+        upgrade_apart(settings.database_url)
     elif not probe(settings):
         raise SetupError(
             f"the database {shown_url(settings.database_url)} has no maitred schema; "

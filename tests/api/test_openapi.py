@@ -12,12 +12,16 @@ from typing import Any
 import jsonschema_rs  # comes with schemathesis (dev dependency)
 import pytest
 from cryptography.fernet import Fernet
+from fastapi.testclient import TestClient
 from pydantic import BaseModel, ValidationError
 
 from maitred.api.app import create_app
 from maitred.config import Settings
 from maitred.connectors.mozrest.pos_wire import PosOrder
 from maitred.connectors.mozrest.wire import ReservationWebhook
+from maitred.connectors.rbi.errors import status_body
+from maitred.connectors.rbi.web import ERRORS
+from maitred.db.migrate import upgrade
 from tests.factories import fixture
 
 RMS = ("/rms", "post")
@@ -220,3 +224,70 @@ def test_integer_bounds_are_the_validators_own(document: dict[str, Any]) -> None
             ("minimum", -(2**63)),
             ("exclusiveMaximum", 2**63),
         }
+
+
+RBI_PREFIXES = ("/v1/channel/", "/v1/orders", "/v1/stores")
+# The statuses the RBI routes answer themselves (415 and 429 included); the edge's (413, 431)
+# come in the hub's shape.
+RBI_STATUSES = {str(status) for status in ERRORS}
+MOZREST_ERROR = {"error": {"code": 404, "message": "no such order", "details": {}}}
+
+
+def error_schemas(document: dict[str, Any], rbi: bool) -> list[tuple[str, dict[str, Any]]]:
+    """(operation, schema) of the documented error answers of the RBI routes (`rbi`: those they
+    render themselves) or of every 4xx/5xx of the contracts' other partner routes under /v1."""
+    found = []
+    for path, item in document["paths"].items():
+        if not path.startswith("/v1/") or path.startswith(RBI_PREFIXES) != rbi:
+            continue
+        for method, operation in item.items():
+            for status, answer in operation.get("responses", {}).items():
+                content = answer.get("content", {}).get("application/json")
+                answered = status in RBI_STATUSES if rbi else status[0] in "45"
+                if answered and content is not None:
+                    found.append((f"{method} {path} {status}", content["schema"]))
+    return found
+
+
+def test_each_contract_publishes_its_own_error_shape(document: dict[str, Any]) -> None:
+    """Two error bodies are both named ErrorBody in the code; the document must keep them
+    apart (a title alone would not: the components are keyed by class name, and the RBI
+    routes would then point at the Mozrest shape)."""
+    rbi_body = status_body(404, "no such order").model_dump(exclude_none=True)
+    rbi, others = error_schemas(document, rbi=True), error_schemas(document, rbi=False)
+    assert len(rbi) > 20
+    assert len(others) > 10
+    for where, schema in rbi:
+        check = validator(document, schema)
+        assert check.is_valid(rbi_body), where
+        assert not check.is_valid(MOZREST_ERROR), where
+    for where, schema in others:
+        check = validator(document, schema)
+        assert check.is_valid(MOZREST_ERROR), where
+        assert not check.is_valid(rbi_body), where
+
+
+@pytest.mark.parametrize(
+    "operation",
+    [("/v1/channel/orders/price", "post"), ("/v1/orders/{orderId}/commit/callback", "post")],
+)
+def test_an_rbi_route_answers_415_as_its_document_says(
+    document: dict[str, Any], operation: tuple[str, str], tmp_path: Path
+) -> None:
+    """The body rule's 415 is raised inside the route, so it comes in the route's own shape."""
+    url = f"sqlite:///{tmp_path / 'maitred.db'}"
+    upgrade(url)
+    settings = Settings(
+        database_url=url, data_dir=tmp_path, secret_key=Fernet.generate_key().decode()
+    )
+    path, method = operation
+    with TestClient(create_app(settings)) as client:
+        answer = client.request(
+            method,
+            path.replace("{orderId}", "o-1"),
+            content=b"{}",
+            headers={"Content-Type": "text/plain", "Authorization": "Bearer k"},
+        )
+    assert answer.status_code == 415
+    schema = document["paths"][path][method]["responses"]["415"]["content"]["application/json"]
+    assert validator(document, schema["schema"]).is_valid(answer.json())

@@ -24,9 +24,8 @@ import sqlite3
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-import psycopg
 import structlog
 from sqlalchemy.engine import make_url
 
@@ -34,6 +33,9 @@ from maitred.db.engine import Database
 from maitred.db.errors import database_unavailable
 from maitred.db.sql import sqlite_timestamp
 from maitred.errors import ServiceUnavailable
+
+if TYPE_CHECKING:  # loaded by the PostgreSQL paths only: a SQLite hub never needs the driver
+    import psycopg
 
 T = TypeVar("T")
 log = structlog.get_logger(__name__)
@@ -116,7 +118,9 @@ class _PostgresThreadBatch(BatchConnection):
         self._raw.execute(_pg(sql), params)
 
     async def fetch_all(self, statements: Sequence[tuple[str, Sequence[Any]]]) -> list[list[Row]]:
-        idle = self._raw.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+        from psycopg.pq import TransactionStatus
+
+        idle = self._raw.info.transaction_status == TransactionStatus.IDLE
         if len(statements) == 1 and not idle:
             return [await self.fetch(*statements[0])]
         # Pipeline mode: the statements (and the transaction's BEGIN, before the first) go out
@@ -232,6 +236,8 @@ class LoopWriter:
         """One transaction on the batch thread (one hand-off per batch, not per request)."""
         raw = self._postgres
         if raw is None or raw.closed:
+            import psycopg
+
             engine = self._db.write_engine
             _args, params = engine.dialect.create_connect_args(engine.url)
             raw = self._postgres = psycopg.Connection.connect(**params, connect_timeout=10)
@@ -247,6 +253,8 @@ class LoopWriter:
     async def _forget(self) -> None:
         """Drop a connection the database failed under; the next batch opens a new one."""
         if self._postgres is not None:
+            import psycopg
+
             connection, self._postgres = self._postgres, None
             with contextlib.suppress(psycopg.Error, OSError):  # already gone
                 connection.close()

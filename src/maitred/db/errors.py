@@ -9,21 +9,29 @@ paths' plain statements raise the driver's own classes, which SQLAlchemy does no
 from __future__ import annotations
 
 import sqlite3
+import sys
 
-import psycopg
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-_DRIVER_UNAVAILABLE = (
+_SQLITE_UNAVAILABLE: tuple[type[BaseException], ...] = (
     sqlite3.OperationalError,
     sqlite3.InterfaceError,
-    psycopg.OperationalError,
-    psycopg.InterfaceError,
 )
+
+
+def _driver_unavailable() -> tuple[type[BaseException], ...]:
+    """The drivers' "unavailable" classes. psycopg's only once it is loaded: a hub on SQLite
+    never imports it (9 MB of an idle server, docs/decisions/0037), and an error of a driver
+    that was never loaded cannot be raised."""
+    psycopg = sys.modules.get("psycopg")
+    if psycopg is None:
+        return _SQLITE_UNAVAILABLE
+    return (*_SQLITE_UNAVAILABLE, psycopg.OperationalError, psycopg.InterfaceError)
 
 
 def database_unavailable(exc: BaseException) -> bool:
     """True when `exc` says the database (server, connection or file lock) is unavailable,
     not that the job is wrong: retrying later is the answer."""
-    if isinstance(exc, (OperationalError, *_DRIVER_UNAVAILABLE)):
+    if isinstance(exc, (OperationalError, *_driver_unavailable())):
         return True
     return isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from maitred.security import new_signing_secret
+from maitred.simulators import cli as simulators_cli
 
 ADMIN = "local-admin-token-0123456789"
 POS_VENUE, RMS_VENUE, VENUE = "pos-venue-1", "rms-venue-1", "trattoria"
@@ -202,82 +203,39 @@ class Stack:
         for secret in ("rms_secret", "rbi_secret", "channel_secret"):
             self.keys[secret] = new_signing_secret()
         config = self._config()
-        py = [sys.executable, "-m", "maitred"]
-        self._spawn(
-            "pos",
-            [
-                *py,
-                "simulate",
-                "pos",
-                "--port",
-                str(ports["pos"]),
-                "--hub",
-                self.hub,
-                "--hub-key",
-                self.keys["pos_key"],
-                "--token",
-                self.keys["pos_token"],
-                "--venue",
-                POS_VENUE,
-            ],
-        )
-        self._spawn(
-            "rms",
-            [
-                *py,
-                "simulate",
-                "rms",
-                "--port",
-                str(ports["rms"]),
-                "--hub",
-                self.hub,
-                "--hub-key",
-                self.keys["rms_key"],
-                "--token",
-                self.keys["rms_token"],
-                "--venue",
-                self.rms_venue,
-                "--floor",
-                self.rms_floor,
-                "--signing-secret",
-                self.keys["rms_secret"],
-            ],
-        )
-        self._spawn_online(py, ports)
+        self._spawn_partners(ports)
         # The partners first: the hub fetches the venue's tables as soon as it starts.
         for url in (self.pos, self.rms, self.rbi_pos, self.channel):
             wait_for(f"{url} to answer", functools.partial(self._up, url + "/_sim/state"), 60)
-        self._spawn("hub", [*py, "serve", "--config", str(config), "--port", str(ports["hub"])])
+        hub = [sys.executable, "-m", "maitred", "serve", "--config", str(config)]
+        self._spawn("hub", [*hub, "--port", str(ports["hub"])])
         wait_for(f"{self.hub} to answer", functools.partial(self._up, self.hub + "/healthz"), 60)
         wait_for("the tables matched by the hub", self._tables_matched, timeout=60)
 
-    def _spawn_online(self, py: list[str], ports: dict[str, int]) -> None:
-        """The RBI-contract POS and the channel that place online orders through maitred."""
+    def _spawn_partners(self, ports: dict[str, int]) -> None:
+        """The POS and RMS of the dining room, and the RBI-contract POS and the channel that
+        place online orders through maitred, each a `maitred simulate` process."""
         k = self.keys
-        for name, command, key, token, store, secret in (
-            ("rbi_pos", "rbi-pos", "rbi_key", "rbi_token", RBI_STORE, "rbi_secret"),
-            ("channel", "channel", "channel_key", "channel_token", CHANNEL_STORE, "channel_secret"),
-        ):
-            self._spawn(
-                name,
-                [
-                    *py,
-                    "simulate",
-                    command,
-                    "--port",
-                    str(ports[name]),
-                    "--hub",
-                    self.hub,
-                    "--hub-key",
-                    k[key],
-                    "--token",
-                    k[token],
-                    "--venue",
-                    store,
-                    "--signing-secret",
-                    k[secret],
-                ],
+        # process name, simulator, the prefix of its keys, its own venue id, its other options
+        partners: list[tuple[str, str, str, str, dict[str, str]]] = [
+            ("pos", "pos", "pos", POS_VENUE, {}),
+            ("rms", "rms", "rms", self.rms_venue, {"floor": self.rms_floor}),
+            ("rbi_pos", "rbi-pos", "rbi", RBI_STORE, {}),
+            ("channel", "channel", "channel", CHANNEL_STORE, {}),
+        ]
+        for name, simulator, prefix, venue, options in partners:
+            if f"{prefix}_secret" in k:  # the receivers that check maitred's signatures
+                options["signing_secret"] = k[f"{prefix}_secret"]
+            command = simulators_cli.command_line(
+                simulator,
+                port=ports[name],
+                hub=self.hub,
+                hub_key=k[f"{prefix}_key"],
+                token=k[f"{prefix}_token"],
+                venue=venue,
+                **options,
             )
+            self._spawn(name, command)
 
     def _tables_matched(self) -> bool:
         """True once the hub has fetched both sides' tables and matched them by itself."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
+import sys
 from collections.abc import Coroutine
 from typing import Annotated, Any
 
@@ -21,6 +22,19 @@ Hub = Annotated[str, typer.Option("--hub", help="maitred's base URL.")]
 HubKey = Annotated[str, typer.Option("--hub-key", help="Bearer key presented to maitred.")]
 Token = Annotated[str, typer.Option(help="Bearer token maitred must present (401 otherwise).")]
 Floor = Annotated[str, typer.Option(help="Built-in floor plan.")]
+
+
+def command_line(
+    simulator: str, *, port: int, hub: str, hub_key: str, token: str, venue: str, **options: str
+) -> list[str]:
+    """The command that starts `simulator` (`pos`, `rms`, `rbi-pos`, `channel`) as its own
+    process, spelled with the options declared below (`signing_secret="…"` is
+    `--signing-secret …`): what `maitred demo` and the end-to-end stack spawn."""
+    argv = [sys.executable, "-m", "maitred", "simulate", simulator, "--port", str(port)]
+    argv += ["--hub", hub, "--hub-key", hub_key, "--token", token, "--venue", venue]
+    for name, value in options.items():
+        argv += [f"--{name.replace('_', '-')}", value]
+    return argv
 
 
 def _run(server: Coroutine[Any, Any, None]) -> None:

@@ -43,8 +43,10 @@ class ErrorBody(Wire):
 
 
 class RbiErrorBody(ErrorBody):
-    """The RBI contract's error answer, as the OpenAPI document names it (the Mozrest routes'
-    `ErrorBody` is another shape: one name for both would publish only one of them)."""
+    """The RBI contract's error answer, as the OpenAPI document names it. A subclass, not a
+    `title`: the document's components are keyed by class name, so with only a title the RBI
+    routes' errors would point at the Mozrest routes' `ErrorBody`, another shape
+    (tests/api/test_openapi.py checks each route's errors against its own)."""
 
 
 class OrderErrorBody(ErrorBody):

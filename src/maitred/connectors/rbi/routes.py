@@ -6,11 +6,10 @@ contract's shape (`{status, code, message, errors[]}`, `connectors.rbi.errors`).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request, Response
-from fastapi.exceptions import RequestValidationError
+from fastapi import Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
@@ -25,13 +24,12 @@ from maitred.connectors.rbi.channel_wire import (
     PlaceOrder,
     PriceOrder,
 )
-from maitred.connectors.rbi.errors import ErrorBody, RbiErrorBody, request_body, status_body
 from maitred.connectors.rbi.ports import order_answer
+from maitred.connectors.rbi.web import correlation_id, rbi_router, require_kind
 from maitred.db import notify
-from maitred.errors import Conflict, Forbidden, MaitredError, RateLimited
+from maitred.errors import Conflict
 from maitred.partners.service import Caller
 from maitred.runtime import Runtime
-from maitred.web.bodies import JsonBodyRoute
 from maitred.web.deps import PartnerDep, RuntimeDep
 
 OrderId = Annotated[str, Path(min_length=1, max_length=200, description="maitred's order id.")]
@@ -43,62 +41,13 @@ PriceAsk = Annotated[
         description="Which price request this answers: maitred puts it in the callbackUrl.",
     ),
 ]
-ERRORS: dict[int | str, dict[str, Any]] = {
-    status: {"model": RbiErrorBody} for status in (400, 401, 403, 404, 409, 503)
-}
 
-
-class RbiRoute(JsonBodyRoute):
-    """A route answering its errors in the RBI contract's shape."""
-
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        """The route's handler, its errors rendered as the contract spells them."""
-        handler = super().get_route_handler()
-
-        async def rendered(request: Request) -> Response:
-            try:
-                return await handler(request)
-            except RequestValidationError as exc:
-                return _error(request_body(exc.errors()))
-            except MaitredError as exc:
-                location = next(iter(exc.details), None)
-                headers = None
-                if isinstance(exc, RateLimited):
-                    headers = {"Retry-After": str(exc.retry_after)}
-                body = status_body(exc.status_code, exc.message, location=location)
-                return _error(body, headers)
-
-        return rendered
-
-
-def _error(body: ErrorBody, headers: dict[str, str] | None = None) -> JSONResponse:
-    return JSONResponse(body.model_dump(exclude_none=True), body.status, headers=headers)
-
-
-channel_router = APIRouter(
-    prefix="/v1/channel/orders",
-    tags=["Channel orders (RBI)"],
-    route_class=RbiRoute,
-    strict_content_type=False,
-    responses=ERRORS,
-)
-pos_router = APIRouter(
-    prefix="/v1/orders",
-    tags=["POS orders (RBI)"],
-    route_class=RbiRoute,
-    strict_content_type=False,
-    responses=ERRORS,
-)
+channel_router = rbi_router("/v1/channel/orders", "Channel orders (RBI)")
+pos_router = rbi_router("/v1/orders", "POS orders (RBI)")
 
 
 def _context(request: Request, runtime: Runtime) -> flow.Context:
-    correlation = request.scope.get("state", {}).get("correlation_id")
-    return flow.Context.of(runtime.settings, correlation)
-
-
-def _require(caller: Caller, kind: str) -> None:
-    if caller.kind != kind:
-        raise Forbidden(f"only a partner of kind {kind} may call this ({caller.kind} given)")
+    return flow.Context.of(runtime.settings, correlation_id(request))
 
 
 def _answer(order: ChannelOrder, store_id: str) -> Response:
@@ -116,6 +65,14 @@ async def _read(
             return _answer(order, flow.store_id_for(session, order, partner_id))
 
     return await asyncio.to_thread(job)
+
+
+async def _channel_read(runtime: Runtime, caller: Caller, order_id: str) -> Response:
+    """The order as the calling channel sees it (its own store id)."""
+    partner_id = caller.partner_id
+    return await _read(
+        runtime, lambda s: flow.read_for_channel(s, partner_id, order_id), partner_id
+    )
 
 
 def _poll(runtime: Runtime) -> float:
@@ -196,17 +153,13 @@ async def price_order(
 ) -> Response:
     """Create an order and have the POS price it; answers once the POS called back, or with
     the order in ERROR (TIMEOUT) when it did not within `MAITRED_CHANNEL_WAIT_SECONDS`."""
-    _require(caller, "channel")
+    require_kind(caller, "channel")
     ctx = _context(request, runtime)
     result = await runtime.writer.run(flow.create(_new_order(caller, body), ctx))
     _refused(result)  # a re-price of an order past PRICED
     await _settle(runtime, result, ctx)
     order_id = result.order.id
-    return await _read(
-        runtime,
-        lambda s: flow.read_for_channel(s, caller.partner_id, order_id),
-        caller.partner_id,
-    )
+    return await _channel_read(runtime, caller, order_id)
 
 
 @channel_router.post("/place", response_model=PlaceAnswer)
@@ -215,7 +168,7 @@ async def place_order(
 ) -> Response:
     """Price and commit in one call, answered at once; the outcome arrives as
     `ORDER_UPDATED` webhooks."""
-    _require(caller, "channel")
+    require_kind(caller, "channel")
     ctx = _context(request, runtime)
     result = await runtime.writer.run(flow.create(_new_order(caller, body), ctx))
     data: dict[str, Any] = {
@@ -232,14 +185,12 @@ async def commit_order(
     request: Request, runtime: RuntimeDep, caller: PartnerDep, orderId: OrderId, body: CommitOrder
 ) -> Response:
     """The guest paid: the POS takes the order (answers once it called back, bounded)."""
-    _require(caller, "channel")
+    require_kind(caller, "channel")
     ctx = _context(request, runtime)
     result = await runtime.writer.run(flow.commit(caller.partner_id, orderId, _commit(body), ctx))
     _refused(result)
     await _settle(runtime, result, ctx)
-    return await _read(
-        runtime, lambda s: flow.read_for_channel(s, caller.partner_id, orderId), caller.partner_id
-    )
+    return await _channel_read(runtime, caller, orderId)
 
 
 @channel_router.post("/{orderId}/fire", response_model=OrderAnswer)
@@ -247,14 +198,12 @@ async def fire_order(
     request: Request, runtime: RuntimeDep, caller: PartnerDep, orderId: OrderId
 ) -> Response:
     """Send the committed order to the kitchen now (wins over its lead time)."""
-    _require(caller, "channel")
+    require_kind(caller, "channel")
     result = await runtime.writer.run(
         flow.fire(caller.partner_id, orderId, _context(request, runtime))
     )
     _refused(result)
-    return await _read(
-        runtime, lambda s: flow.read_for_channel(s, caller.partner_id, orderId), caller.partner_id
-    )
+    return await _channel_read(runtime, caller, orderId)
 
 
 @channel_router.post("/{orderId}/cancel", response_model=OrderAnswer)
@@ -266,27 +215,29 @@ async def cancel_order(
     body: CancelOrder | None = None,
 ) -> Response:
     """Cancel the order (the POS hears of it by `ORDER_UPDATED`)."""
-    _require(caller, "channel")
+    require_kind(caller, "channel")
     del body  # the reason travels in the trace only, for now
     result = await runtime.writer.run(
         flow.cancel(caller.partner_id, orderId, _context(request, runtime))
     )
     _refused(result)
-    return await _read(
-        runtime, lambda s: flow.read_for_channel(s, caller.partner_id, orderId), caller.partner_id
-    )
+    return await _channel_read(runtime, caller, orderId)
 
 
 @channel_router.get("/{orderId}", response_model=OrderAnswer)
 async def get_order(runtime: RuntimeDep, caller: PartnerDep, orderId: OrderId) -> Response:
     """The order as it stands."""
-    _require(caller, "channel")
-    return await _read(
-        runtime, lambda s: flow.read_for_channel(s, caller.partner_id, orderId), caller.partner_id
-    )
+    require_kind(caller, "channel")
+    return await _channel_read(runtime, caller, orderId)
 
 
 # -- POS side -----------------------------------------------------------------------------
+
+
+async def _pos_read(runtime: Runtime, caller: Caller, order_id: str) -> Response:
+    """The order as the calling POS sees it (its own store id)."""
+    partner_id = caller.partner_id
+    return await _read(runtime, lambda s: flow.read_for_pos(s, partner_id, order_id), partner_id)
 
 
 async def _pos_report(
@@ -296,11 +247,28 @@ async def _pos_report(
     order_id: str,
     job: Callable[[flow.Context], Callable[[Session], flow.Result]],
 ) -> Response:
-    _require(caller, "pos")
+    require_kind(caller, "pos")
     result = await runtime.writer.run(job(_context(request, runtime)))
     _refused(result)
-    return await _read(
-        runtime, lambda s: flow.read_for_pos(s, caller.partner_id, order_id), caller.partner_id
+    return await _pos_read(runtime, caller, order_id)
+
+
+async def _state_callback(
+    request: Request,
+    runtime: RuntimeDep,
+    caller: Caller,
+    order_id: str,
+    body: pos_wire.CommitCallback | pos_wire.FireCallback,
+) -> Response:
+    """A callback that only moves the order's state (commit, fire): the price callback also
+    carries the priced cart."""
+    report = mapping.callback_report(body)
+    return await _pos_report(
+        request,
+        runtime,
+        caller,
+        order_id,
+        lambda ctx: flow.callback(caller.partner_id, order_id, report, ctx),
     )
 
 
@@ -341,14 +309,7 @@ async def commit_callback(
     body: pos_wire.CommitCallback,
 ) -> Response:
     """The POS's answer to a commit webhook: COMMITTED, or ERROR."""
-    report = mapping.callback_report(body)
-    return await _pos_report(
-        request,
-        runtime,
-        caller,
-        orderId,
-        lambda ctx: flow.callback(caller.partner_id, orderId, report, ctx),
-    )
+    return await _state_callback(request, runtime, caller, orderId, body)
 
 
 @pos_router.post("/{orderId}/fire/callback", response_model=OrderAnswer)
@@ -360,14 +321,7 @@ async def fire_callback(
     body: pos_wire.FireCallback,
 ) -> Response:
     """The POS's answer to a fire webhook: PREPARING, or ERROR."""
-    report = mapping.callback_report(body)
-    return await _pos_report(
-        request,
-        runtime,
-        caller,
-        orderId,
-        lambda ctx: flow.callback(caller.partner_id, orderId, report, ctx),
-    )
+    return await _state_callback(request, runtime, caller, orderId, body)
 
 
 @pos_router.post("/{orderId}/events", response_model=OrderAnswer)
@@ -393,7 +347,5 @@ async def order_event(
 @pos_router.get("/{orderId}", response_model=OrderAnswer)
 async def pos_get_order(runtime: RuntimeDep, caller: PartnerDep, orderId: OrderId) -> Response:
     """Get Order: the commit webhook does not repeat the cart."""
-    _require(caller, "pos")
-    return await _read(
-        runtime, lambda s: flow.read_for_pos(s, caller.partner_id, orderId), caller.partner_id
-    )
+    require_kind(caller, "pos")
+    return await _pos_read(runtime, caller, orderId)

@@ -8,13 +8,13 @@ import asyncio
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Request
+from fastapi import Path, Request
 from fastapi.responses import JSONResponse
 from pydantic import AwareDatetime, BaseModel, StrictBool
 
 from maitred.checkout import stores as store_flow
 from maitred.connectors.rbi.channel_wire import StoreStatusChanged
-from maitred.connectors.rbi.routes import ERRORS, RbiRoute, _require
+from maitred.connectors.rbi.web import correlation_id, rbi_router, require_kind
 from maitred.web.deps import PartnerDep, RuntimeDep
 
 StoreId = Annotated[
@@ -55,20 +55,8 @@ def _answer(availability: store_flow.Availability) -> JSONResponse:
     return JSONResponse({"data": data})
 
 
-pos_stores_router = APIRouter(
-    prefix="/v1/stores",
-    tags=["POS orders (RBI)"],
-    route_class=RbiRoute,
-    strict_content_type=False,
-    responses=ERRORS,
-)
-channel_stores_router = APIRouter(
-    prefix="/v1/channel/stores",
-    tags=["Channel orders (RBI)"],
-    route_class=RbiRoute,
-    strict_content_type=False,
-    responses=ERRORS,
-)
+pos_stores_router = rbi_router("/v1/stores", "POS orders (RBI)")
+channel_stores_router = rbi_router("/v1/channel/stores", "Channel orders (RBI)")
 
 
 @pos_stores_router.post("/{storeId}/store-status-changed", response_model=StoreAnswer)
@@ -81,9 +69,8 @@ async def store_status_changed(
 ) -> JSONResponse:
     """The POS reports at once that its store went online (`ACTIVE`) or offline
     (`INACTIVE`); the venue's channels get `STORE_UPDATED` when that changes its availability."""
-    _require(caller, "pos")
-    correlation = request.scope.get("state", {}).get("correlation_id")
-    ctx = store_flow.Context.of(runtime.settings, correlation)
+    require_kind(caller, "pos")
+    ctx = store_flow.Context.of(runtime.settings, correlation_id(request))
     online = body.storeStatus == "ACTIVE"
     availability = await runtime.writer.run(
         store_flow.report(caller.partner_id, storeId, online, body.reason, ctx)
@@ -94,7 +81,7 @@ async def store_status_changed(
 @channel_stores_router.get("/{storeId}", response_model=StoreAnswer)
 async def store_status(runtime: RuntimeDep, caller: PartnerDep, storeId: StoreId) -> JSONResponse:
     """Whether the store takes orders now (the `callbackUrl` of `STORE_UPDATED`)."""
-    _require(caller, "channel")
+    require_kind(caller, "channel")
     watch = store_flow.Context.of(runtime.settings).watch
 
     def job() -> store_flow.Availability:
