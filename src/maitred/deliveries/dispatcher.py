@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 
 from maitred.clock import get_clock, now
 from maitred.db.errors import database_unavailable
-from maitred.deliveries import claims, rules, sender, wake
+from maitred.deliveries import claims, loop_cycle, rules, sender, wake
 from maitred.deliveries.claims import ClaimedDelivery
 from maitred.deliveries.models import PENDING
 from maitred.deliveries.results import AttemptResult, Breaker, record_results
@@ -365,16 +365,36 @@ class Dispatcher:
         )
         if limit:
             self._last_claim = asyncio.get_running_loop().time()
-        job = _cycle_job(results, self._breaker, give_back, spec, dict(self._per_endpoint))
-        try:
-            done = await self.runtime.writer.run(job)
-        except Exception as exc:  # the whole transaction: every part failed alike
-            done = _Done(recorded=exc, released=exc, claimed=exc)
+        done = await self._write_cycle(results, give_back, spec)
         if results:
             await self._recorded(done.recorded, results)
         if give_back:
             self._released(done.released, give_back)
         return self._claimed(done.claimed, limit) if limit else 0
+
+    async def _write_cycle(
+        self, results: list[AttemptResult], give_back: list[ClaimedDelivery], spec: claims.Claim
+    ) -> _Done:
+        """Write the cycle from the loop when every result is a plain one (`loop_cycle`), else,
+        or when that fails for another reason than the database being away, on the writer
+        thread with each part in its own SAVEPOINT."""
+        held = dict(self._per_endpoint)
+        if all(loop_cycle.plain(r) for r in results):
+            try:
+                written = await self.runtime.batches.run(
+                    lambda c: loop_cycle.write_cycle(c, results, give_back, spec, held)
+                )
+            except ServiceUnavailable as exc:  # the database is away: everything waits for it
+                return _Done(recorded=exc, released=exc, claimed=exc)
+            except Exception:  # rolled back: the writer's cycle isolates the part that fails
+                log.exception("loop cycle failed; written by the writer instead")
+            else:
+                return _Done(claimed=written.claimed)
+        job = _cycle_job(results, self._breaker, give_back, spec, held)
+        try:
+            return await self.runtime.writer.run(job)
+        except Exception as exc:  # the whole transaction: every part failed alike
+            return _Done(recorded=exc, released=exc, claimed=exc)
 
     def _hold_queued(self) -> None:
         """Queued deliveries of endpoints being held are set aside."""
