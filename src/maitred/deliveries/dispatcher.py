@@ -504,8 +504,8 @@ class Dispatcher:
         tokens = list(self._leases)
         at = now()
         try:
-            await self.runtime.writer.run(
-                lambda s: claims.extend_leases(s, tokens=tokens, lease_seconds=lease)
+            await self.runtime.batches.run(
+                lambda c: loop_cycle.extend_leases(c, tokens, lease_seconds=lease)
             )
         except ServiceUnavailable:
             log.warning("lease heartbeat postponed: database unavailable")

@@ -103,6 +103,7 @@ _HEALTHY = (
     "UPDATE endpoints SET last_success_at = ?, consecutive_failures = 0, failing_since = NULL,"
     " circuit_open_until = NULL WHERE id = ?"
 )
+_EXTEND = "UPDATE deliveries SET lease_expires_at = ? WHERE state = 'inflight' AND attempt_token "
 _HEADERS_COLUMN = 9  # request_headers in `TraceRecord.values`
 
 
@@ -300,3 +301,17 @@ async def _lease(
         )
         await connection.execute(_LEASE + _IDS[dialect], params)
     return claimed
+
+
+async def extend_leases(
+    connection: BatchConnection, tokens: Sequence[str], lease_seconds: float
+) -> None:
+    """As `claims.extend_leases`: push back the lease of every delivery still held under one of
+    `tokens`. Written by the loop like the claims, so a heartbeat is never held up behind the
+    writer thread while this process's own claims find the lease run out."""
+    if not tokens:
+        return
+    until = connection.timestamp(now() + timedelta(seconds=lease_seconds))
+    dialect = connection.dialect
+    ids: object = json.dumps(list(tokens)) if dialect == "sqlite" else list(tokens)
+    await connection.execute(_EXTEND + _IDS[dialect], (until, ids))
