@@ -7,8 +7,9 @@ one bookkeeping cycle that keeps them fed and writes down what they did.
   answered 410): those are given back, pending, unattempted.
 - **The cycle** runs whenever there is something to do: it records every result that finished
   since the last one and gives back what the lanes set aside, then claims enough to keep the
-  queue ahead of the lanes (up to `claim_batch` beyond them). Its jobs reach the writer
-  together, so one cycle is one transaction, whatever the number of sends it covers.
+  queue ahead of the lanes (up to `claim_batch` beyond them). One cycle is one transaction,
+  whatever the number of sends it covers: written by the event loop itself when every result
+  in it is plain (`loop_cycle`, docs/decisions/0035), else as one writer job.
 
 Wakes on an in-process enqueue, on a finished send, or polls (more slowly while idle).
 """
