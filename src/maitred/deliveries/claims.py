@@ -333,19 +333,6 @@ class _Room:
         return True
 
 
-def extend_leases(session: Session, *, tokens: list[str], lease_seconds: float) -> int:
-    """Push back the lease of every delivery still held under one of `tokens`."""
-    if not tokens:
-        return 0
-    result = session.execute(
-        update(Delivery)
-        .where(Delivery.attempt_token.in_(tokens), Delivery.state == INFLIGHT)
-        .values(lease_expires_at=now() + timedelta(seconds=lease_seconds))
-        .execution_options(synchronize_session=False)
-    )
-    return int(result.rowcount)  # type: ignore[attr-defined]
-
-
 _RELEASE = dialect_sql(
     "UPDATE deliveries SET state = :pending, attempts = attempts - 1, lease_owner = NULL,"
     " lease_expires_at = NULL, attempt_token = NULL, updated_at = :at"

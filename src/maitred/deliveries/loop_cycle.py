@@ -306,8 +306,8 @@ async def _lease(
 async def extend_leases(
     connection: BatchConnection, tokens: Sequence[str], lease_seconds: float
 ) -> None:
-    """As `claims.extend_leases`: push back the lease of every delivery still held under one of
-    `tokens`. Written by the loop like the claims, so a heartbeat is never held up behind the
+    """Push back the lease of every delivery still held under one of `tokens` (the dispatcher's
+    heartbeat). Written by the loop like the claims, so a heartbeat is never held up behind the
     writer thread while this process's own claims find the lease run out."""
     if not tokens:
         return
