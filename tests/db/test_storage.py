@@ -5,18 +5,20 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import threading
 from collections.abc import Callable
 
 import psycopg
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, make_url, select
 from sqlalchemy.exc import IntegrityError, OperationalError, PendingRollbackError
 from sqlalchemy.orm import Session
 
 from maitred.clock import now
 from maitred.db import writer as writer_module
+from maitred.db.batch import CHECKPOINT_EVERY, BatchConnection, LoopWriter
 from maitred.db.engine import make_throwaway_engine
 from maitred.db.errors import database_unavailable
 from maitred.db.migrate import is_current
@@ -154,3 +156,40 @@ async def test_a_transaction_left_unusable_by_a_job_is_run_once_more_in_a_fresh_
     with pytest.raises(PendingRollbackError):
         await runtime.writer.run(unusable_always)
     assert runs.count("always") == 2
+
+
+async def test_the_loops_sqlite_batches_are_checkpointed_off_the_loop(
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The loop's own connection never checkpoints the WAL inside a commit (that fsync blocked
+    the loop for milliseconds); every `CHECKPOINT_EVERY` batches a thread copies it instead."""
+    if not runtime.batches.is_sqlite:
+        pytest.skip("SQLite's WAL only")
+    threads: list[int] = []
+    checkpoint = LoopWriter._checkpoint
+
+    def spied(self: LoopWriter) -> None:
+        threads.append(threading.get_ident())
+        checkpoint(self)
+
+    monkeypatch.setattr(LoopWriter, "_checkpoint", spied)
+
+    async def insert(connection: BatchConnection) -> int:
+        rows = await connection.fetch("PRAGMA wal_autocheckpoint")
+        await connection.execute(
+            "INSERT INTO traces (at, direction, method, url, duration_ms, outcome)"
+            " VALUES (?, 'outbound', 'POST', 'http://x', 1.0, 'success')",
+            (connection.timestamp(now()),),
+        )
+        return int(rows[0][0])
+
+    settings = [await runtime.batches.run(insert) for _ in range(CHECKPOINT_EVERY)]
+    assert set(settings) == {0}  # the loop's connection: no checkpoint in its commits
+    for _ in range(500):  # the checkpoint thread's turn (at most ~5 s)
+        if threads and runtime.batches._checkpointing is None:
+            break
+        await asyncio.sleep(0.01)
+    assert threading.get_ident() not in threads
+    with sqlite3.connect(make_url(runtime.settings.database_url).database or "") as raw:
+        busy, frames, copied = raw.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+    assert (busy, copied) == (0, frames)  # everything the batches wrote was copied

@@ -11,6 +11,7 @@ import hashlib
 import hmac
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from aiohttp import web
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -18,7 +19,7 @@ from standardwebhooks import Webhook
 
 from maitred.clock import now
 from maitred.config import Settings
-from maitred.deliveries import claims, sender
+from maitred.deliveries import claims, loop_cycle, sender
 from maitred.deliveries.dispatcher import Dispatcher
 from maitred.deliveries.models import Delivery, DeliveryAttempt
 from maitred.runtime import Runtime
@@ -66,7 +67,7 @@ def test_prepared_signature_is_the_standard_webhooks_one() -> None:
 
 
 async def test_one_cycle_records_results_and_claims_in_one_transaction(runtime: Runtime) -> None:
-    """The results of a cycle and its next claim reach the writer as one job: one commit."""
+    """The results of a cycle and its next claim are written as one transaction: one commit."""
     async with receiving() as receiver:
         partner = await add_partner(runtime, webhook_url=receiver.url)
         ids = [await enqueue(runtime, partner, {"n": n}) for n in range(6)]
@@ -92,11 +93,84 @@ async def test_one_cycle_records_results_and_claims_in_one_transaction(runtime: 
         more = [await enqueue(runtime, partner, {"n": n}) for n in range(6, 9)]
         worker._claim_more = True
         batches, jobs = runtime.writer.batches, runtime.writer.jobs
+        loop_batches = runtime.batches.batches
         assert await worker._cycle() == 5  # the three new ones and the two given back
-        assert (runtime.writer.batches - batches, runtime.writer.jobs - jobs) == (1, 1)
+        # Plain results: the cycle is one transaction of the loop's, none of the writer's.
+        assert runtime.batches.batches - loop_batches == 1
+        assert (runtime.writer.batches - batches, runtime.writer.jobs - jobs) == (0, 0)
         assert {d.id for d in worker._ready} == set(ids[4:] + more)
         assert [len(attempts_of(runtime, i)) for i in ids] == [1, 1, 1, 1, 0, 0]
         assert len(receiver.received) == 4
+
+
+async def _claim_and_send(
+    runtime: Runtime, worker: Dispatcher, n: int, *, send: int | None = None
+) -> list[claims.ClaimedDelivery]:
+    """Claim `n` queued deliveries in a cycle and send the first `send` of them once (no
+    lanes), their results not yet recorded; returns the ones not sent."""
+    worker._claim_more = True
+    assert await worker._cycle() == n
+    claimed = list(worker._ready)
+    worker._ready.clear()
+    http = await runtime.open_http()
+    for d in claimed[:send]:
+        result = await sender.attempt(
+            http,
+            d,
+            prepared=worker._credentials.prepared(d),
+            limits=worker._limits,
+            worker_id=worker.worker_id,
+        )
+        worker._results.append(result)
+    return claimed[len(claimed) if send is None else send :]
+
+
+async def test_a_cycle_with_a_failure_is_written_by_the_writer(runtime: Runtime) -> None:
+    """A failure counts towards the endpoint's circuit and schedules a retry: that cycle goes
+    through the writer (one job), which records it as before."""
+
+    async def failing(_received: Received, _nth: int) -> web.StreamResponse:
+        return web.Response(status=500)
+
+    async with receiving(failing) as receiver:
+        partner = await add_partner(runtime, webhook_url=receiver.url)
+        delivery_id = await enqueue(runtime, partner, {"n": 1})
+        worker = Dispatcher(runtime, worker_id="failing")
+        await _claim_and_send(runtime, worker, 1)
+        jobs, loop_batches = runtime.writer.jobs, runtime.batches.batches
+        await worker._cycle()
+        assert (runtime.writer.jobs - jobs, runtime.batches.batches - loop_batches) == (1, 0)
+    assert [a.status_code for a in attempts_of(runtime, delivery_id)] == [500]
+    with runtime.db.read_sessions() as session:
+        row = session.get(Delivery, delivery_id)
+        assert row is not None
+        assert (row.state, row.last_status, row.attempt_token) == ("pending", 500, None)
+
+
+async def test_a_loop_cycle_that_fails_is_written_by_the_writer_instead(
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A cycle the loop fails to write (a bug, not the database) is rolled back whole and
+    written by the writer's cycle: every result recorded once, nothing half-written."""
+    calls: list[int] = []
+
+    async def broken(*_args: object) -> None:
+        calls.append(1)
+        raise RuntimeError("a bug in the loop's cycle")
+
+    async with receiving() as receiver:
+        partner = await add_partner(runtime, webhook_url=receiver.url)
+        ids = [await enqueue(runtime, partner, {"n": n}) for n in range(4)]
+        worker = Dispatcher(runtime, worker_id="fallback")
+        unsent = await _claim_and_send(runtime, worker, 4, send=3)
+        monkeypatch.setattr(loop_cycle, "_release", broken)
+        worker._give_back.extend(unsent)  # a part that fails after the record
+        jobs = runtime.writer.jobs
+        await worker._cycle()
+        assert calls == [1]
+        assert runtime.writer.jobs - jobs == 1
+    assert [len(attempts_of(runtime, i)) for i in ids] == [1, 1, 1, 0]
+    assert _states(runtime) == {"delivered": 3, "pending": 1}  # the fourth given back
 
 
 async def test_a_lane_never_sends_a_delivery_whose_lease_was_lost(runtime: Runtime) -> None:

@@ -7,6 +7,7 @@ import asyncio
 import dataclasses
 import threading
 import time
+from collections.abc import Sequence
 from datetime import timedelta
 
 import pytest
@@ -17,7 +18,8 @@ from sqlalchemy.orm import Session
 
 from maitred.clock import now
 from maitred.config import Settings
-from maitred.deliveries import claims, outcomes, rules
+from maitred.db.batch import BatchConnection
+from maitred.deliveries import claims, loop_cycle, outcomes, rules
 from maitred.deliveries import dispatcher as dispatcher_module
 from maitred.deliveries.dispatcher import Dispatcher
 from maitred.deliveries.models import Delivery
@@ -116,8 +118,9 @@ async def test_a_claimed_head_blocks_its_key_but_not_others(runtime: Runtime) ->
 async def test_stop_returns_only_once_the_last_results_are_recorded(
     runtime: Runtime, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A result whose recording is still in the writer when `stop` is called is durable when
-    `stop` returns: the flush in progress is finished, not cancelled half-way."""
+    """A result whose recording is still under way (in the writer, or in the loop's open
+    transaction) when `stop` is called is durable when `stop` returns: the flush in progress is
+    finished, not cancelled half-way."""
     recording = threading.Event()
 
     def slow_record(session: Session, results: list[AttemptResult], breaker: Breaker) -> None:
@@ -125,7 +128,16 @@ async def test_stop_returns_only_once_the_last_results_are_recorded(
         time.sleep(0.3)  # the writer thread is busy with this batch when stop is called
         record_results(session, results, breaker)
 
+    async def slow_loop_record(
+        connection: BatchConnection, results: Sequence[AttemptResult]
+    ) -> None:
+        recording.set()
+        await asyncio.sleep(0.3)  # the loop's transaction is open when stop is called
+        await loop_record(connection, results)
+
+    loop_record = loop_cycle._record
     monkeypatch.setattr(dispatcher_module, "record_results", slow_record)
+    monkeypatch.setattr(loop_cycle, "_record", slow_loop_record)
     async with receiving() as receiver:
         partner = await add_partner(runtime, webhook_url=receiver.url)
         delivery_id = await enqueue(runtime, partner, {"n": 1})

@@ -154,6 +154,12 @@ def _busy(exc: sqlite3.OperationalError) -> bool:
     return "locked" in text or "busy" in text
 
 
+# SQLite batches written by the loop between two WAL checkpoints, which run on a thread of their
+# own: SQLite's automatic checkpoint ran inside the commit that crossed 1,000 WAL pages, so every
+# ~14th P3 cycle blocked the loop 5-22 ms on the database file's fsync (docs/decisions/0035).
+CHECKPOINT_EVERY = 16
+
+
 class LoopWriter:
     """Runs batch jobs (`async fn(BatchConnection)`) one transaction at a time from the event
     loop that first used it; `fn` may raise to roll its transaction back."""
@@ -165,6 +171,10 @@ class LoopWriter:
         self._sqlite: sqlite3.Connection | None = None
         self._postgres: psycopg.Connection[Any] | None = None
         self._thread: ThreadPoolExecutor | None = None
+        self._checkpointer: ThreadPoolExecutor | None = None
+        self._checkpoint_db: sqlite3.Connection | None = None
+        self._checkpointing: asyncio.Future[None] | None = None
+        self._since_checkpoint = 0
         self.batches = 0
 
     @property
@@ -212,7 +222,34 @@ class LoopWriter:
                 raw.execute("ROLLBACK")
             raise
         self.batches += 1
+        self._since_checkpoint += 1
+        if self._since_checkpoint >= CHECKPOINT_EVERY and self._checkpointing is None:
+            self._start_checkpoint()
         return result
+
+    def _start_checkpoint(self) -> None:
+        """Copy the WAL into the database file on the checkpoint thread (the loop goes on)."""
+        self._since_checkpoint = 0
+        if self._checkpointer is None:
+            self._checkpointer = ThreadPoolExecutor(1, thread_name_prefix="maitred-checkpoint")
+        loop = asyncio.get_running_loop()
+        self._checkpointing = loop.run_in_executor(self._checkpointer, self._checkpoint)
+        self._checkpointing.add_done_callback(self._checkpointed)
+
+    def _checkpoint(self) -> None:
+        """A PASSIVE checkpoint: it waits for no reader or writer, and copies what it can."""
+        raw = self._checkpoint_db
+        if raw is None:
+            path = make_url(self._db.url).database or ""
+            raw = self._checkpoint_db = sqlite3.connect(
+                path, isolation_level=None, check_same_thread=False, timeout=30
+            )
+        raw.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+
+    def _checkpointed(self, done: asyncio.Future[None]) -> None:
+        self._checkpointing = None
+        if not done.cancelled() and done.exception() is not None:
+            log.warning("WAL checkpoint failed", error=repr(done.exception()))
 
     def _open_sqlite(self) -> sqlite3.Connection:
         path = make_url(self._db.url).database or ""
@@ -221,6 +258,7 @@ class LoopWriter:
         raw.execute("PRAGMA synchronous=NORMAL")
         raw.execute("PRAGMA foreign_keys=ON")
         raw.execute("PRAGMA busy_timeout=0")  # waiting for the lock happens on the loop (above)
+        raw.execute("PRAGMA wal_autocheckpoint=0")  # checkpoints run off the loop (above)
         self._sqlite = raw
         return raw
 
@@ -265,6 +303,15 @@ class LoopWriter:
     async def close(self) -> None:
         """Close the connection (from the loop that used it)."""
         await self._forget()
+        if self._checkpointing is not None:
+            with contextlib.suppress(Exception):  # already logged
+                await self._checkpointing
+        if self._checkpointer is not None:
+            self._checkpointer.shutdown(wait=True)
+            self._checkpointer = None
+        if self._checkpoint_db is not None:
+            self._checkpoint_db.close()
+            self._checkpoint_db = None
         if self._sqlite is not None:
             self._sqlite.close()
             self._sqlite = None

@@ -228,23 +228,30 @@ def _lease(
     return claimed
 
 
-_deliveries = Delivery.__table__
-_EXPIRE = (
-    update(_deliveries)  # type: ignore[arg-type]
-    .where(
-        _deliveries.c.state == PENDING,
-        _deliveries.c.expires_at.is_not(None),
-        _deliveries.c.expires_at <= bindparam("e_at"),
-    )
-    .values(state=EXPIRED, last_error=DROPPED, updated_at=bindparam("e_at"))
+# The state is a literal and the deadline test is spelled as the partial index
+# `ix_deliveries_expiry` is, so the planner can use it: a bound state let SQLite pick
+# `ix_deliveries_due` and walk every pending row on every claim (15 % of the P3 worker's samples,
+# docs/decisions/0035). SQLite is also told the index by name: without statistics it preferred
+# the other one even with the literal.
+_EXPIRE_WHERE = (
+    f" SET state = '{EXPIRED}', last_error = :dropped, updated_at = :at"
+    f" WHERE state = '{PENDING}' AND expires_at IS NOT NULL AND expires_at <= :at"
 )
+_EXPIRE = {
+    "sqlite": "UPDATE deliveries INDEXED BY ix_deliveries_expiry" + _EXPIRE_WHERE,
+    "postgresql": dialect_sql("UPDATE deliveries" + _EXPIRE_WHERE)["postgresql"],
+}
 
 
 def expire_overdue(session: Session, at: datetime) -> int:
     """Drop every pending delivery past its deadline (docs/decisions/0016): it is never sent
-    late. Index `ix_deliveries_expiry` holds only pending rows with a deadline."""
-    result = session.connection().execute(_EXPIRE, {"e_at": at})
-    count = int(result.rowcount)
+    late. Index `ix_deliveries_expiry` holds only pending rows with a deadline, so this costs
+    one index probe when none is due."""
+    connection = session.connection()
+    params = {"dropped": DROPPED, "at": timestamp(connection, at)}
+    cursor = execute(connection, _EXPIRE, params)
+    count = int(cursor.rowcount)
+    cursor.close()
     if count:
         EXPIRED_TOTAL.inc(count)
     return count
@@ -324,19 +331,6 @@ class _Room:
             return False
         self.room[endpoint_id] -= 1
         return True
-
-
-def extend_leases(session: Session, *, tokens: list[str], lease_seconds: float) -> int:
-    """Push back the lease of every delivery still held under one of `tokens`."""
-    if not tokens:
-        return 0
-    result = session.execute(
-        update(Delivery)
-        .where(Delivery.attempt_token.in_(tokens), Delivery.state == INFLIGHT)
-        .values(lease_expires_at=now() + timedelta(seconds=lease_seconds))
-        .execution_options(synchronize_session=False)
-    )
-    return int(result.rowcount)  # type: ignore[attr-defined]
 
 
 _RELEASE = dialect_sql(

@@ -7,8 +7,9 @@ one bookkeeping cycle that keeps them fed and writes down what they did.
   answered 410): those are given back, pending, unattempted.
 - **The cycle** runs whenever there is something to do: it records every result that finished
   since the last one and gives back what the lanes set aside, then claims enough to keep the
-  queue ahead of the lanes (up to `claim_batch` beyond them). Its jobs reach the writer
-  together, so one cycle is one transaction, whatever the number of sends it covers.
+  queue ahead of the lanes (up to `claim_batch` beyond them). One cycle is one transaction,
+  whatever the number of sends it covers: written by the event loop itself when every result
+  in it is plain (`loop_cycle`, docs/decisions/0035), else as one writer job.
 
 Wakes on an in-process enqueue, on a finished send, or polls (more slowly while idle).
 """
@@ -32,7 +33,7 @@ from sqlalchemy.orm import Session
 
 from maitred.clock import get_clock, now
 from maitred.db.errors import database_unavailable
-from maitred.deliveries import claims, rules, sender, wake
+from maitred.deliveries import claims, loop_cycle, rules, sender, wake
 from maitred.deliveries.claims import ClaimedDelivery
 from maitred.deliveries.models import PENDING
 from maitred.deliveries.results import AttemptResult, Breaker, record_results
@@ -365,16 +366,36 @@ class Dispatcher:
         )
         if limit:
             self._last_claim = asyncio.get_running_loop().time()
-        job = _cycle_job(results, self._breaker, give_back, spec, dict(self._per_endpoint))
-        try:
-            done = await self.runtime.writer.run(job)
-        except Exception as exc:  # the whole transaction: every part failed alike
-            done = _Done(recorded=exc, released=exc, claimed=exc)
+        done = await self._write_cycle(results, give_back, spec)
         if results:
             await self._recorded(done.recorded, results)
         if give_back:
             self._released(done.released, give_back)
         return self._claimed(done.claimed, limit) if limit else 0
+
+    async def _write_cycle(
+        self, results: list[AttemptResult], give_back: list[ClaimedDelivery], spec: claims.Claim
+    ) -> _Done:
+        """Write the cycle from the loop when every result is a plain one (`loop_cycle`), else,
+        or when that fails for another reason than the database being away, on the writer
+        thread with each part in its own SAVEPOINT."""
+        held = dict(self._per_endpoint)
+        if all(loop_cycle.plain(r) for r in results):
+            try:
+                written = await self.runtime.batches.run(
+                    lambda c: loop_cycle.write_cycle(c, results, give_back, spec, held)
+                )
+            except ServiceUnavailable as exc:  # the database is away: everything waits for it
+                return _Done(recorded=exc, released=exc, claimed=exc)
+            except Exception:  # rolled back: the writer's cycle isolates the part that fails
+                log.exception("loop cycle failed; written by the writer instead")
+            else:
+                return _Done(claimed=written.claimed)
+        job = _cycle_job(results, self._breaker, give_back, spec, held)
+        try:
+            return await self.runtime.writer.run(job)
+        except Exception as exc:  # the whole transaction: every part failed alike
+            return _Done(recorded=exc, released=exc, claimed=exc)
 
     def _hold_queued(self) -> None:
         """Queued deliveries of endpoints being held are set aside."""
@@ -484,8 +505,8 @@ class Dispatcher:
         tokens = list(self._leases)
         at = now()
         try:
-            await self.runtime.writer.run(
-                lambda s: claims.extend_leases(s, tokens=tokens, lease_seconds=lease)
+            await self.runtime.batches.run(
+                lambda c: loop_cycle.extend_leases(c, tokens, lease_seconds=lease)
             )
         except ServiceUnavailable:
             log.warning("lease heartbeat postponed: database unavailable")
