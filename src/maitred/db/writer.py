@@ -5,6 +5,12 @@ waiting jobs in one transaction (each inside a SAVEPOINT when the batch has more
 failing job does not take the others down), commits once, and only then resolves each caller's
 future. A caller that gets a result therefore knows its rows are durable, which is what lets a
 route answer 2xx. On SQLite this is also the one writer the file allows at a time.
+
+A job submitted with `savepoint=False` runs without its own SAVEPOINT (the SAVEPOINT, its
+RELEASE and the ORM's nested transaction cost a POS update about a tenth of its writer time,
+docs/decisions/0036). Should such a job fail, the batch is rolled back and run again with that
+job inside a savepoint: every outcome a caller gets, success or error, is the one of the
+transaction that committed, and a failing job still leaves nothing behind.
 """
 
 from __future__ import annotations
@@ -29,6 +35,9 @@ T = TypeVar("T")
 log = structlog.get_logger(__name__)
 
 AFTER_COMMIT = "maitred.after_commit"
+# A batch whose jobs without savepoints failed this many times runs them all in savepoints: a
+# batch full of failing jobs costs at most this many passes more than it did.
+MAX_REPLAYS = 2
 
 
 def after_commit(session: Session, callback: Callable[[], None]) -> None:
@@ -41,6 +50,15 @@ class _Job:
     fn: Callable[[Session], Any]
     future: Future[Any]
     callbacks: list[Callable[[], None]] = field(default_factory=list)
+    savepoint: bool = True  # run inside a SAVEPOINT when the batch has other jobs
+
+
+class _Replay(Exception):
+    """A job without a savepoint failed: the batch must run again with that job isolated."""
+
+    def __init__(self, job: _Job) -> None:
+        super().__init__()
+        self.job = job
 
 
 class Writer:
@@ -68,17 +86,19 @@ class Writer:
             self._thread.join(timeout=30)
             self._started = False
 
-    def submit(self, fn: Callable[[Session], T]) -> Future[T]:
-        """Queue a job; the future resolves after its transaction commits."""
+    def submit(self, fn: Callable[[Session], T], *, savepoint: bool = True) -> Future[T]:
+        """Queue a job; the future resolves after its transaction commits. `savepoint=False`
+        for a hot job that usually succeeds: it runs bare, and only a failure costs its batch
+        a second pass (see the module's docstring)."""
         if not self._started:
             raise RuntimeError("writer is not running")
         future: Future[T] = Future()
-        self._queue.put(_Job(fn, future))
+        self._queue.put(_Job(fn, future, savepoint=savepoint))
         return future
 
-    async def run(self, fn: Callable[[Session], T]) -> T:
+    async def run(self, fn: Callable[[Session], T], *, savepoint: bool = True) -> T:
         """Run a job and wait for its commit."""
-        return await asyncio.wrap_future(self.submit(fn))
+        return await asyncio.wrap_future(self.submit(fn, savepoint=savepoint))
 
     def run_sync(self, fn: Callable[[Session], T]) -> T:
         """Run a job from a thread that is not the event loop."""
@@ -109,12 +129,24 @@ class Writer:
             if stop:
                 return
 
-    def _execute(self, batch: list[_Job], *, again: bool = True) -> None:
+    def _execute(
+        self, batch: list[_Job], *, again: bool = True, isolated: frozenset[int] = frozenset()
+    ) -> None:
+        """Run `batch` in one transaction; `isolated`: ids of jobs without a savepoint of their
+        own that failed in an earlier pass of this batch, run in one now."""
         outcomes: list[tuple[_Job, Any, BaseException | None]] = []
+        shared = len(batch) > 1
+        every = len(isolated) >= MAX_REPLAYS
         try:
             with self._db.write_sessions() as session, session.begin():
                 for job in batch:
-                    outcomes.append(self._run_one(session, job, nested=len(batch) > 1))
+                    if shared and not (job.savepoint or every or id(job) in isolated):
+                        outcomes.append(self._run_bare(session, job))
+                    else:
+                        outcomes.append(self._run_one(session, job, nested=shared))
+        except _Replay as replay:
+            self._execute(batch, again=again, isolated=isolated | {id(replay.job)})
+            return
         except BaseException as exc:
             unavailable = database_unavailable(exc)
             if len(batch) > 1 and not unavailable:
@@ -144,6 +176,21 @@ class Writer:
                     except Exception:
                         log.exception("after-commit callback failed")
             _resolve(job.future, result, error)
+
+    @staticmethod
+    def _run_bare(session: Session, job: _Job) -> tuple[_Job, Any, BaseException | None]:
+        """Run a job of a shared batch without a savepoint; a failure (its flush included)
+        raises `_Replay`, which rolls the whole batch back to run it again."""
+        session.info[AFTER_COMMIT] = []
+        try:
+            result = job.fn(session)
+            session.flush()
+        except Exception as exc:
+            if database_unavailable(exc):
+                raise
+            raise _Replay(job) from exc
+        job.callbacks = session.info.pop(AFTER_COMMIT, [])
+        return job, result, None
 
     @staticmethod
     def _run_one(
