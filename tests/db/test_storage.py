@@ -136,6 +136,34 @@ async def test_jobs_without_a_savepoint_run_bare_and_a_failing_batch_is_bounded(
     assert _keys(runtime) == set()
 
 
+async def test_a_batch_awaited_from_a_loop_is_answered_with_one_call_to_it(
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """decision 36: the jobs of a batch awaited on one loop are answered with one thread-safe
+    call for all of them; a job whose waiter was cancelled is committed all the same."""
+    loop = asyncio.get_running_loop()
+    answered: list[int] = []
+    original = loop.call_soon_threadsafe
+
+    def counting(callback: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        if callback is writer_module._settle:
+            answered.append(len(args[0]))
+        return original(callback, *args, **kwargs)
+
+    monkeypatch.setattr(loop, "call_soon_threadsafe", counting)
+    gate = threading.Event()
+    held = runtime.writer.submit(lambda _session: gate.wait(10))
+    waiting = [asyncio.ensure_future(runtime.writer.run(_insert_event(f"k{i}"))) for i in range(20)]
+    gone = asyncio.ensure_future(runtime.writer.run(_insert_event("gone")))
+    await asyncio.sleep(0)  # every job is queued behind the held one
+    gone.cancel()
+    gate.set()
+    assert await asyncio.gather(*waiting) == [1] * 20
+    assert await asyncio.wrap_future(held) is True
+    assert answered == [21]
+    assert "gone" in _keys(runtime)
+
+
 async def test_many_concurrent_jobs_share_transactions(runtime: Runtime) -> None:
     await asyncio.gather(*(runtime.writer.run(_insert_event(f"k{i}")) for i in range(300)))
     with runtime.db.read_sessions() as session:

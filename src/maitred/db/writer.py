@@ -11,6 +11,11 @@ RELEASE and the ORM's nested transaction cost a POS update about a tenth of its 
 docs/decisions/0036). Should such a job fail, the batch is rolled back and run again with that
 job inside a savepoint: every outcome a caller gets, success or error, is the one of the
 transaction that committed, and a failing job still leaves nothing behind.
+
+A job awaited from an event loop (`run`) is answered on that loop directly: the batch's
+outcomes are handed to each loop with one thread-safe call per batch, not through a
+`concurrent.futures.Future` and its asyncio wrapper per job (their locks and chained
+callbacks were a third of a POS call's own CPU on the loop, docs/decisions/0036).
 """
 
 from __future__ import annotations
@@ -48,9 +53,16 @@ def after_commit(session: Session, callback: Callable[[], None]) -> None:
 @dataclass
 class _Job:
     fn: Callable[[Session], Any]
-    future: Future[Any]
+    future: Future[Any] | None  # a thread's (`submit`), or None for a loop's (`run`)
     callbacks: list[Callable[[], None]] = field(default_factory=list)
     savepoint: bool = True  # run inside a SAVEPOINT when the batch has other jobs
+    loop: asyncio.AbstractEventLoop | None = None  # `run`'s: where `waiter` is answered
+    waiter: asyncio.Future[Any] | None = None
+
+    def resolve(self, result: Any, error: BaseException | None) -> None:
+        """Answer a thread's caller now (a loop's is answered by `_answer`)."""
+        if self.future is not None:
+            _resolve(self.future, result, error)
 
 
 class _Replay(Exception):
@@ -97,8 +109,13 @@ class Writer:
         return future
 
     async def run(self, fn: Callable[[Session], T], *, savepoint: bool = True) -> T:
-        """Run a job and wait for its commit."""
-        return await asyncio.wrap_future(self.submit(fn, savepoint=savepoint))
+        """Run a job and wait for its commit (answered on this loop, see the docstring)."""
+        if not self._started:
+            raise RuntimeError("writer is not running")
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[T] = loop.create_future()
+        self._queue.put(_Job(fn, None, savepoint=savepoint, loop=loop, waiter=waiter))
+        return await waiter
 
     def run_sync(self, fn: Callable[[Session], T]) -> T:
         """Run a job from a thread that is not the event loop."""
@@ -124,8 +141,7 @@ class Writer:
                 self._execute(batch)
             except Exception as exc:  # the one writer thread must not die: callers would wait
                 log.exception("write batch crashed", jobs=len(batch))
-                for waiting in batch:
-                    _resolve(waiting.future, None, exc)
+                _answer([(waiting, None, exc) for waiting in batch])
             if stop:
                 return
 
@@ -163,19 +179,18 @@ class Writer:
             if unavailable:
                 log.warning("write batch failed", jobs=len(batch), error=type(exc).__name__)
                 exc = ServiceUnavailable()
-            for job in batch:
-                _resolve(job.future, None, exc)
+            _answer([(job, None, exc) for job in batch])
             return
         self.batches += 1
         self.jobs += len(batch)
-        for job, result, error in outcomes:
+        for job, _result, error in outcomes:
             if error is None:
                 for callback in job.callbacks:
                     try:
                         callback()
                     except Exception:
                         log.exception("after-commit callback failed")
-            _resolve(job.future, result, error)
+        _answer(outcomes)
 
     @staticmethod
     def _run_bare(session: Session, job: _Job) -> tuple[_Job, Any, BaseException | None]:
@@ -211,6 +226,34 @@ class Writer:
             return job, None, exc
         job.callbacks = session.info.pop(AFTER_COMMIT, [])
         return job, result, None
+
+
+def _answer(outcomes: list[tuple[_Job, Any, BaseException | None]]) -> None:
+    """Answer a batch's callers: threads' futures at once, each loop's waiters with one
+    thread-safe call for all of them."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Any], Any, Any]]] = {}
+    for job, result, error in outcomes:
+        if job.loop is not None and job.waiter is not None:
+            by_loop.setdefault(job.loop, []).append((job.waiter, result, error))
+        else:
+            job.resolve(result, error)
+    for loop, answers in by_loop.items():
+        try:
+            loop.call_soon_threadsafe(_settle, answers)
+        except RuntimeError:  # the loop is closed: nobody is waiting any more
+            log.warning("write batch answered after its loop closed", jobs=len(answers))
+
+
+def _settle(answers: list[tuple[asyncio.Future[Any], Any, BaseException | None]]) -> None:
+    """On the caller's loop: set each waiter that is still waited for (one cancelled, e.g. by
+    a client that went away, has its job committed all the same)."""
+    for waiter, result, error in answers:
+        if waiter.done():
+            continue
+        if error is not None:
+            waiter.set_exception(error)
+        else:
+            waiter.set_result(result)
 
 
 def _resolve(future: Future[Any], result: Any, error: BaseException | None) -> None:
