@@ -7,6 +7,8 @@ import asyncio
 import sqlite3
 import threading
 from collections.abc import Callable
+from concurrent.futures import Future
+from typing import Any
 
 import psycopg
 import pytest
@@ -58,6 +60,121 @@ async def test_group_commit_isolates_a_failing_job(runtime: Runtime) -> None:
     with runtime.db.read_sessions() as session:
         keys = set(session.scalars(select(InboundEvent.dedupe_key)))
     assert keys == {"a", "b", "c"}
+
+
+def _hold(runtime: Runtime) -> tuple[threading.Event, Future[Any]]:
+    """A job that holds the writer, alone in its batch, until the event returned is set: what
+    is queued meanwhile is written as one batch after it."""
+    started, gate = threading.Event(), threading.Event()
+
+    def hold(_session: Session) -> bool:
+        started.set()
+        return gate.wait(10)
+
+    held = runtime.writer.submit(hold)
+    assert started.wait(10)
+    return gate, held
+
+
+def _one_batch(runtime: Runtime, jobs: list[tuple[Callable[[Session], Any], bool]]) -> list[Any]:
+    """Submit `jobs` (each with its `savepoint` choice) while the writer is held by another
+    job, so they are written as one batch; their outcomes."""
+    gate, held = _hold(runtime)
+    futures: list[Future[Any]] = [
+        runtime.writer.submit(job, savepoint=savepoint) for job, savepoint in jobs
+    ]
+    batches = runtime.writer.batches
+    gate.set()
+    held.result(timeout=10)
+    outcomes = [f.exception(timeout=10) or f.result() for f in futures]
+    assert runtime.writer.batches - batches == 2  # the held job's, then theirs (replays inside)
+    return outcomes
+
+
+def _keys(runtime: Runtime) -> set[str]:
+    with runtime.db.read_sessions() as session:
+        return set(session.scalars(select(InboundEvent.dedupe_key)))
+
+
+def _writes_then_fails(key: str) -> Callable[[Session], None]:
+    def job(session: Session) -> None:
+        _insert_event(key)(session)
+        raise ValueError(f"boom {key}")
+
+    return job
+
+
+async def test_a_failing_job_without_a_savepoint_leaves_nothing_and_spares_its_batch(
+    runtime: Runtime,
+) -> None:
+    """decision 36: a job run bare that fails (an error of its own or of the database) gets
+    its error and leaves no row, and the rest of its batch commits, bare or not."""
+    await runtime.writer.run(_insert_event("a"))
+    outcomes = _one_batch(
+        runtime,
+        [
+            (_insert_event("b"), False),
+            (_insert_event("a"), False),  # a duplicate key
+            (_writes_then_fails("x"), False),
+            (_insert_event("c"), True),
+            (_insert_event("d"), False),
+        ],
+    )
+    assert [outcomes[0], outcomes[3], outcomes[4]] == [1, 1, 1]
+    assert isinstance(outcomes[1], IntegrityError)
+    assert isinstance(outcomes[2], ValueError)
+    assert _keys(runtime) == {"a", "b", "c", "d"}
+
+
+async def test_jobs_without_a_savepoint_run_bare_and_a_failing_batch_is_bounded(
+    runtime: Runtime,
+) -> None:
+    """A bare job runs outside any savepoint when its batch shares a transaction; however many
+    bare jobs fail, a batch runs at most MAX_REPLAYS passes more."""
+    seen: dict[str, list[bool]] = {"bare": [], "default": []}
+
+    def noting(kind: str) -> Callable[[Session], int]:
+        def job(session: Session) -> int:
+            seen[kind].append(session.in_nested_transaction())
+            return 1
+
+        return job
+
+    failing = [(_writes_then_fails(f"x{i}"), False) for i in range(5)]
+    outcomes = _one_batch(runtime, [(noting("bare"), False), (noting("default"), True), *failing])
+    assert outcomes[:2] == [1, 1]
+    assert all(isinstance(outcome, ValueError) for outcome in outcomes[2:])
+    assert seen["bare"][0] is False
+    assert all(seen["default"])
+    assert len(seen["bare"]) <= writer_module.MAX_REPLAYS + 1
+    assert _keys(runtime) == set()
+
+
+async def test_a_batch_awaited_from_a_loop_is_answered_with_one_call_to_it(
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """decision 36: the jobs of a batch awaited on one loop are answered with one thread-safe
+    call for all of them; a job whose waiter was cancelled is committed all the same."""
+    loop = asyncio.get_running_loop()
+    answered: list[int] = []
+    original = loop.call_soon_threadsafe
+
+    def counting(callback: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        if callback is writer_module._settle:
+            answered.append(len(args[0]))
+        return original(callback, *args, **kwargs)
+
+    monkeypatch.setattr(loop, "call_soon_threadsafe", counting)
+    gate, held = _hold(runtime)
+    waiting = [asyncio.ensure_future(runtime.writer.run(_insert_event(f"k{i}"))) for i in range(20)]
+    gone = asyncio.ensure_future(runtime.writer.run(_insert_event("gone")))
+    await asyncio.sleep(0)  # every job is queued behind the held one
+    gone.cancel()
+    gate.set()
+    assert await asyncio.gather(*waiting) == [1] * 20
+    assert await asyncio.wrap_future(held) is True
+    assert answered == [21]
+    assert "gone" in _keys(runtime)
 
 
 async def test_many_concurrent_jobs_share_transactions(runtime: Runtime) -> None:

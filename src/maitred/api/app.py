@@ -12,7 +12,7 @@ from starlette.routing import BaseRoute
 
 from maitred import __version__, boot
 from maitred.api import docs, errors
-from maitred.api.direct import DirectRoutes, HubApp, direct_endpoints
+from maitred.api.direct import DirectRoutes, HubApp, direct_endpoints, direct_patterns
 from maitred.checkout import wait
 from maitred.config import Settings, get_settings
 from maitred.monitoring.middleware import EdgeMiddleware
@@ -103,6 +103,7 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = False) ->
     if endpoints and not settings.opentelemetry:  # spans come from the framework's layers
         app.direct = EdgeMiddleware(DirectRoutes(app, endpoints), **edge)  # type: ignore[arg-type]
         app.direct_keys = frozenset(endpoints)
+        app.serve_directly(direct_patterns(app.router.routes, plain))
     return app
 
 
