@@ -90,3 +90,18 @@ def test_keep_alive_answers_arrive_whole_and_in_order(settings: Settings) -> Non
 
 def _port(base_url: str) -> int:
     return int(base_url.rsplit(":", 1)[1])
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_an_answer_without_a_body_still_leaves(settings: Settings) -> None:
+    """A HEAD answer has no body write to carry its head: the head leaves on its own."""
+    with serve(settings) as hub, socket.create_connection(("127.0.0.1", _port(hub.base_url))) as s:
+        s.settimeout(10)
+        s.sendall(b"HEAD /healthz HTTP/1.1\r\nhost: hub\r\n\r\n")
+        received = b""
+        while b"\r\n\r\n" not in received:
+            chunk = s.recv(65536)
+            assert chunk, "the hub closed the connection"
+            received += chunk
+        assert received.startswith(b"HTTP/1.1 ")
+        assert received.endswith(b"\r\n\r\n")
