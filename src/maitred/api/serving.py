@@ -1,6 +1,7 @@
 """How a hub runs under uvicorn (`maitred serve`, and the tests' live hubs): the request head
-bounded before anything keeps it, and the client address taken from `X-Forwarded-For` only
-when the operator names the proxies allowed to set it."""
+bounded before anything keeps it, an answer's head and body sent in one write, and the client
+address taken from `X-Forwarded-For` only when the operator names the proxies allowed to set
+it."""
 
 from __future__ import annotations
 
@@ -20,6 +21,54 @@ LINGER_SECONDS = 2.0
 # The raw bytes of a head also hold the method, the protocol version and line ends, which
 # `head_size` leaves out: the early check allows for them and the exact check decides.
 _LINE_SLACK = 64
+
+
+class OneWriteTransport:
+    """The transport a response is written through: its head is held until its body comes and
+    both leave in one `write`, so a small answer costs one send (one syscall, one TCP segment)
+    instead of two. uvicorn writes the head as soon as the app starts the response; the app's
+    body follows in the same step for every route of the hub, and a head still held when the
+    loop comes round again is sent alone, so nothing waits longer than one loop iteration.
+    The two sends were the costliest single line of `POST /rms` (docs/decisions/0034)."""
+
+    __slots__ = ("_held", "_loop", "_started", "_transport")
+
+    def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
+        self._transport = transport
+        self._loop = loop
+        self._held: bytes | None = None
+        self._started = False  # the first write (the head, or a 100 Continue) was seen
+
+    def write(self, data: bytes) -> None:
+        """Hold the first write for one loop iteration; send it with the next."""
+        held = self._held
+        if held is not None:
+            self._held = None
+            self._transport.write(held + data)
+        elif not self._started:
+            self._started = True
+            self._held = data
+            self._loop.call_soon(self.flush)
+        else:
+            self._transport.write(data)
+
+    def flush(self) -> None:
+        """Send what is held (a head whose body did not follow in the same step)."""
+        held, self._held = self._held, None
+        if held is not None and not self._transport.is_closing():
+            self._transport.write(held)
+
+    def is_closing(self) -> bool:
+        """Whether the connection is closing."""
+        return self._transport.is_closing()
+
+    def close(self) -> None:
+        """Send what is held, then close."""
+        self.flush()
+        self._transport.close()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
 
 
 class BoundedHttpToolsProtocol(HttpToolsProtocol):
@@ -65,7 +114,11 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         if head_size(self.url, self.headers) > self.max_head:
             self._refuse()
             return
+        before = self.cycle
         super().on_headers_complete()
+        if self.cycle is not None and self.cycle is not before:  # a request's cycle was made
+            one_write = OneWriteTransport(self.transport, self.loop)
+            self.cycle.transport = cast(asyncio.Transport, one_write)
 
     def on_body(self, body: bytes) -> None:
         """Body bytes, unless the request was refused."""

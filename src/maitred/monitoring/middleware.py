@@ -28,6 +28,9 @@ from maitred.security import names_secret, redact_body, redact_headers
 from maitred.text import UNSTORABLE
 
 CORRELATION_HEADER = "x-correlation-id"
+# The scope key under which the edge leaves the body it read, for a route to take as it is
+# instead of reading it again through the replayed `receive` (`web.bodies.request_body`).
+EDGE_BODY = "maitred.body"
 # One line per traced (partner) call, written per event-loop tick: the edge is the hot path.
 calls_log = TickLog("maitred.calls")
 UNTRACED_PREFIXES = ("/admin", "/metrics", "/healthz", "/docs", "/redoc", "/openapi.json")
@@ -156,6 +159,7 @@ class EdgeMiddleware:
                 return {"type": "http.request", "body": body, "more_body": False}
             return await receive()  # only http.disconnect can follow
 
+        scope[EDGE_BODY] = body
         status: int | None = None
         response_body = bytearray()
 

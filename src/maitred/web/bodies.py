@@ -13,6 +13,7 @@ from fastapi import Request, Response
 from fastapi.routing import APIRoute
 
 from maitred.errors import BadRequest, UnsupportedMediaType, field_details
+from maitred.monitoring.middleware import EDGE_BODY
 
 NOT_JSON = "Must be application/json (or absent)."
 NOT_UTF8_CHARSET = "The charset must be utf-8."
@@ -35,6 +36,14 @@ def check_media_type(content_type: str | None) -> None:
         name, _, value = parameter.partition("=")
         if name.strip().lower() == "charset" and value.strip().strip('"').lower() not in _UTF8:
             raise UnsupportedMediaType(details=field_details("Content-Type", NOT_UTF8_CHARSET))
+
+
+async def request_body(request: Request) -> bytes:
+    """The request's body: the bytes the edge already read and checked against the body limit,
+    else read now. Reading them again through Starlette's stream (an async generator over the
+    replayed messages) cost the ingest route several µs a request (docs/decisions/0034)."""
+    body = request.scope.get(EDGE_BODY)
+    return body if isinstance(body, bytes) else await request.body()
 
 
 def json_bytes(body: bytes, content_type: str | None) -> bytes:

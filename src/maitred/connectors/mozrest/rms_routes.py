@@ -23,7 +23,7 @@ from maitred.runtime import Runtime
 from maitred.tables import service as tables
 from maitred.text import STORABLE_PATTERN
 from maitred.venues import repository as venues
-from maitred.web.bodies import json_bytes
+from maitred.web.bodies import json_bytes, request_body
 from maitred.web.deps import authenticate_partner, get_runtime
 from maitred.web.validation import validation_details
 
@@ -118,7 +118,7 @@ async def receive_reservation(request: Request) -> Response:
     it, so a 2xx never loses it.
     """
     # The body rule first, as on the /v1/pos routes (their body is read before their key).
-    body = json_bytes(await request.body(), request.headers.get("content-type"))
+    body = json_bytes(await request_body(request), request.headers.get("content-type"))
     # Called here rather than declared with Depends: FastAPI's dependency solving cost a
     # sixth of this route's CPU, the busiest of the hub.
     caller = await rms_caller(request)
