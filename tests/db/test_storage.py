@@ -275,13 +275,12 @@ async def test_a_transaction_left_unusable_by_a_job_is_run_once_more_in_a_fresh_
     assert runs.count("always") == 2
 
 
+@pytest.mark.parametrize("backend", ["sqlite"])  # SQLite's WAL: PostgreSQL has no such thing
 async def test_the_loops_sqlite_batches_are_checkpointed_off_the_loop(
     runtime: Runtime, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The loop's own connection never checkpoints the WAL inside a commit (that fsync blocked
     the loop for milliseconds); every `CHECKPOINT_EVERY` batches a thread copies it instead."""
-    if not runtime.batches.is_sqlite:
-        pytest.skip("SQLite's WAL only")
     threads: list[int] = []
     checkpoint = LoopWriter._checkpoint
 
