@@ -193,6 +193,25 @@ _LEASE = {
 }
 
 
+def claimed_from(
+    rows: dict[Any, Any], ids: list[int], token: str, until: datetime
+) -> list[ClaimedDelivery]:
+    """The claimed deliveries, in `ids`' order, from `_LOAD`'s rows by id (the writer's claim
+    and the loop's, `loop_cycle`, read the same columns)."""
+    return [
+        ClaimedDelivery(
+            id_, message_id, endpoint_id, partner_id, venue_id, kind, method, url, body,
+            correlation_id, attempts + 1, token, token_encrypted, secret_encrypted,
+            attempts_at_replay, body.encode(), until, read_timestamp(expires_at),
+        )
+        for (
+            id_, message_id, endpoint_id, partner_id, venue_id, kind, method, url, body,
+            correlation_id, attempts, attempts_at_replay, expires_at, token_encrypted,
+            secret_encrypted,
+        ) in (rows[i] for i in ids if i in rows)
+    ]  # fmt: skip
+
+
 def _lease(
     connection: Connection, spec: Claim, at: datetime, ids: list[int]
 ) -> list[ClaimedDelivery]:
@@ -205,18 +224,7 @@ def _lease(
     rows = {row[0]: row for row in execute(connection, _LOAD, {"ids": id_list})}
     until = at + timedelta(seconds=spec.lease_seconds)
     token = uuid.uuid4().hex
-    claimed = [
-        ClaimedDelivery(
-            id_, message_id, endpoint_id, partner_id, venue_id, kind, method, url, body,
-            correlation_id, attempts + 1, token, token_encrypted, secret_encrypted,
-            attempts_at_replay, body.encode(), until, read_timestamp(expires_at),
-        )
-        for (
-            id_, message_id, endpoint_id, partner_id, venue_id, kind, method, url, body,
-            correlation_id, attempts, attempts_at_replay, expires_at, token_encrypted,
-            secret_encrypted,
-        ) in (rows[i] for i in ids if i in rows)
-    ]  # fmt: skip
+    claimed = claimed_from(rows, ids, token, until)
     if claimed:
         leased: object = (
             json.dumps([c.id for c in claimed]) if dialect == "sqlite" else [c.id for c in claimed]

@@ -26,9 +26,14 @@ from typing import Any
 
 from maitred.clock import now
 from maitred.db.batch import BatchConnection
-from maitred.db.sql import read_timestamp
 from maitred.deliveries import outcomes
-from maitred.deliveries.claims import DROPPED, EXPIRED_TOTAL, Claim, ClaimedDelivery
+from maitred.deliveries.claims import (
+    DROPPED,
+    EXPIRED_TOTAL,
+    Claim,
+    ClaimedDelivery,
+    claimed_from,
+)
 from maitred.deliveries.models import DELIVERED, PENDING
 from maitred.deliveries.results import AttemptResult
 from maitred.monitoring.service import INSERT_TRACES
@@ -278,18 +283,7 @@ async def _lease(
     rows = {row[0]: row for row in await connection.fetch(_LOAD + _IDS[dialect], (id_list,))}
     until = at + timedelta(seconds=spec.lease_seconds)
     token = uuid.uuid4().hex
-    claimed = [
-        ClaimedDelivery(
-            id_, message_id, endpoint_id, partner_id, venue_id, kind, method, url, body,
-            correlation_id, attempts + 1, token, token_encrypted, secret_encrypted,
-            attempts_at_replay, body.encode(), until, read_timestamp(expires_at),
-        )
-        for (
-            id_, message_id, endpoint_id, partner_id, venue_id, kind, method, url, body,
-            correlation_id, attempts, attempts_at_replay, expires_at, token_encrypted,
-            secret_encrypted,
-        ) in (rows[i] for i in ids if i in rows)
-    ]  # fmt: skip
+    claimed = claimed_from(rows, ids, token, until)
     if claimed:
         leased = [c.id for c in claimed]
         params = (
