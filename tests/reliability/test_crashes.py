@@ -136,7 +136,10 @@ class Outcome:
         return {message: count - 1 for message, count in counts.items() if count > 1}
 
     def redelivery_delays(self, since: Callable[[Kill], float]) -> list[float]:
-        """For each message held at a kill: from `since(kill)` to its next arrival."""
+        """For each message held at a kill: from `since(kill)` to its next arrival. A message
+        the worker that took it over was killed holding too, before sending it, is counted
+        from that later kill: what is bounded is how long one dead worker's claim keeps a
+        message back (random kills of both workers can otherwise chain two leases)."""
         times: dict[str, list[float]] = defaultdict(list)
         for arrival in self.arrivals:
             times[arrival.webhook_id].append(arrival.at)
@@ -145,7 +148,10 @@ class Outcome:
             for message in kill.held:
                 after = [at for at in times[message] if at > kill.at]
                 assert after, f"{message} held at a kill never came back"
-                delays.append(min(after) - since(kill))
+                back = min(after)
+                if any(kill.at < k.at < back and message in k.held for k in self.kills):
+                    continue  # held again at a later kill: counted from that one
+                delays.append(back - since(kill))
         return delays
 
     def check(self) -> None:
