@@ -8,8 +8,6 @@ kinds are named after them (`rbi.heartbeat`, `rbi.store_updated`).
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -24,6 +22,7 @@ from maitred.channel_orders.models import StoreStatus
 from maitred.channel_orders.store_ports import StorePresence
 from maitred.channel_orders.stores import Watch, WatchedStore
 from maitred.channel_orders.types import PartnerError
+from maitred.checkout.background import BackgroundLoop
 from maitred.clock import get_clock, now
 from maitred.config import Settings, get_settings
 from maitred.deliveries import outcomes
@@ -188,26 +187,14 @@ def register() -> None:
             outcomes.register(f"{contract.name}.{HEARTBEAT}", on_heartbeat)
 
 
-class StoreHeartbeats:
+class StoreHeartbeats(BackgroundLoop):
     """Runs `heartbeats` about five times a heartbeat period (at most every `MAX_PERIOD`)."""
 
+    name = "store-heartbeats"  # its first pass heartbeats every store not heard of lately
+
     def __init__(self, runtime: Runtime) -> None:
-        self.runtime = runtime
-        self.passes = 0
-        self._task: asyncio.Task[None] | None = None
+        super().__init__(runtime)
         configure(runtime.settings)
-
-    async def start(self) -> None:
-        """Start the loop (its first pass heartbeats every store not heard of lately)."""
-        self._task = asyncio.get_running_loop().create_task(self._loop(), name="store-heartbeats")
-
-    async def stop(self) -> None:
-        """Stop the loop."""
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
 
     async def _loop(self) -> None:
         settings = self.runtime.settings

@@ -11,7 +11,6 @@ writer job."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from datetime import timedelta
 
 import structlog
@@ -20,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from maitred.channel_orders.models import ChannelOrder
 from maitred.checkout import flow
+from maitred.checkout.background import BackgroundLoop
 from maitred.clock import get_clock, now
 from maitred.errors import ServiceUnavailable
 from maitred.runtime import Runtime
@@ -60,25 +60,10 @@ async def one_pass(runtime: Runtime) -> tuple[int, int]:
     return fired, timed_out
 
 
-class ChannelTimers:
+class ChannelTimers(BackgroundLoop):
     """Runs `one_pass` every poll interval (at most `MAX_PERIOD`) until stopped."""
 
-    def __init__(self, runtime: Runtime) -> None:
-        self.runtime = runtime
-        self.passes = 0
-        self._task: asyncio.Task[None] | None = None
-
-    async def start(self) -> None:
-        """Start the loop (its first pass applies what came due while the hub was down)."""
-        self._task = asyncio.get_running_loop().create_task(self._loop(), name="channel-timers")
-
-    async def stop(self) -> None:
-        """Stop the loop."""
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+    name = "channel-timers"  # its first pass applies what came due while the hub was down
 
     async def _loop(self) -> None:
         period = min(self.runtime.settings.poll_interval, MAX_PERIOD)
