@@ -23,7 +23,7 @@ from maitred.config import Settings
 from maitred.demo.stack import free_port
 
 SOAK_ENV = "MAITRED_SOAK_SECONDS"
-READY = "dispatcher started"  # logged (info) once a worker claims
+READY = "dispatcher started"  # logged (info) once a worker has made its first claim
 
 
 def soak_seconds() -> float | None:

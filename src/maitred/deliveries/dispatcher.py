@@ -150,7 +150,6 @@ class Dispatcher:
             loop.create_task(self._cycle_loop(), name="deliveries-cycle"),
             loop.create_task(self._heartbeat_loop(), name="deliveries-heartbeat"),
         ]
-        log.info("dispatcher started", worker_id=self.worker_id, lanes=len(self._lanes))
 
     async def stop(self) -> None:
         """Stop claiming, give back what no lane has started, finish the sends in flight and
@@ -282,12 +281,16 @@ class Dispatcher:
 
     async def _cycle_loop(self) -> None:
         idle = self.settings.poll_interval
+        started = False
         while True:
             claim_now = self._claim_more and self._claim_due()
             if self._results and not (claim_now or self._give_back or self._stopping):
                 await self._linger()
             self._kick.clear()
             claimed = await self._cycle()
+            if not started:  # after the first claim: what a process start costs is behind it
+                started = True
+                log.info("dispatcher started", worker_id=self.worker_id, lanes=len(self._lanes))
             if self._stopping:
                 if not (self._results or self._give_back or self._sending_any()):
                     return

@@ -31,17 +31,22 @@ ONLINE_VENUE, RBI_STORE, CHANNEL_STORE = "trattoria-takeaway", "pos-store-17", "
 # kernel hands out for an outgoing connection, or to another process's bind to port 0, can never
 # be the one a child process is about to bind.
 PORTS = range(20000, 32000)
+_handed_out: set[int] = set()  # by this process: a stack's five ports are chosen before any binds
 
 
 def free_port() -> int:
-    """A port nobody listens on right now, outside the ephemeral range."""
+    """A port nobody listens on right now, outside the ephemeral range, and not one this
+    process handed out before (it may not be listened on yet)."""
     for _ in range(200):
         port = PORTS.start + secrets.randbelow(len(PORTS))
+        if port in _handed_out:
+            continue
         with socket.socket() as sock:
             try:
                 sock.bind(("127.0.0.1", port))
             except OSError:
                 continue  # taken: another service, or another test's stack
+            _handed_out.add(port)
             return port
     with socket.socket() as sock:  # the range is crowded: let the kernel choose
         sock.bind(("127.0.0.1", 0))
@@ -94,6 +99,7 @@ class Stack:
     keys: dict[str, str] = field(default_factory=dict)
     env: dict[str, str] = field(default_factory=dict)
     processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    names: list[str] = field(default_factory=list)  # of the processes, in the same order
 
     # -- the partners' control APIs ------------------------------------------------------
     def pos_state(self) -> dict[str, Any]:
@@ -246,9 +252,13 @@ class Stack:
         return bool(view["mappings"]) and unmapped == []
 
     def _up(self, url: str) -> bool:
-        for process in self.processes:
+        for name, process in zip(self.names, self.processes, strict=True):
             if process.poll() is not None:
-                raise AssertionError(f"a process exited early; logs in {self.workdir}")
+                log = self.workdir / f"{name}.log"
+                tail = log.read_text(errors="replace")[-3000:] if log.exists() else ""
+                raise AssertionError(
+                    f"{name} exited early ({process.returncode}); {log} ends:\n{tail}"
+                )
         try:
             return call("GET", url)[0] == 200
         except OSError:
@@ -269,6 +279,7 @@ class Stack:
             **self.env,
         }
         with (self.workdir / f"{name}.log").open("wb") as log:  # the child keeps its own copy
+            self.names.append(name)
             self.processes.append(
                 subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
             )
