@@ -48,7 +48,8 @@ def test_demo_plays_every_step_says_what_to_try_and_stops_its_simulators(
     """`maitred demo` (what `make demo` runs with --once, which ends after the summary)."""
     out = tmp_path / "demo.out"
     command = [sys.executable, "-m", "maitred", "demo", "--workdir", str(tmp_path / "demo")]
-    env = {"COLUMNS": "200", "PATH": "/usr/bin:/bin", "PYTHONUNBUFFERED": "1"}
+    # Narrower than the commands it suggests: each must still be one line to copy.
+    env = {"COLUMNS": "100", "PATH": "/usr/bin:/bin", "PYTHONUNBUFFERED": "1"}
     with out.open("w") as stdout:
         demo = subprocess.Popen(command, stdout=stdout, stderr=subprocess.STDOUT, env=env)
         try:

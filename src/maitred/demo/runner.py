@@ -66,7 +66,10 @@ def run(*, once: bool, workdir: Path) -> int:
         database_url=f"sqlite:///{database}",
         env={"MAITRED_RETRY_SCALE": "0.05"},
     )
-    console.print("[bold]Starting[/] maitred, a POS simulator and an RMS simulator on loopback…")
+    console.print(
+        "[bold]Starting[/] maitred and four partner simulators (POS, RMS, RBI POS, channel)"
+        " on loopback…"
+    )
     started = time.monotonic()
     ok = False
     previous = _stop_on_signals()
@@ -76,13 +79,16 @@ def run(*, once: bool, workdir: Path) -> int:
             f"  maitred      {stack.hub}  (API docs {stack.hub}/docs)\n"
             f"  admin token  {ADMIN}\n  database     {database}\n"
             f"  POS          {stack.pos}\n  RMS          {stack.rms}\n"
-            f"  RBI POS      {stack.rbi_pos}\n  channel      {stack.channel}\n"
+            f"  RBI POS      {stack.rbi_pos}\n  channel      {stack.channel}\n",
+            soft_wrap=True,  # a long path stays one line to copy
         )
         service = Service(stack, console)
         play(service)
         ok = summary(service, time.monotonic() - started)
         if not once:
-            console.print(try_next(stack, workdir.resolve(), database))
+            # soft_wrap: a command longer than the terminal is wrapped by the terminal, never
+            # broken by a newline that a copy-paste would carry into the shell
+            console.print(try_next(stack, workdir.resolve(), database), soft_wrap=True)
             _wait_forever()
     except KeyboardInterrupt:
         pass
