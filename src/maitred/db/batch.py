@@ -12,7 +12,8 @@ SQLite allows one writer at a time and the writer thread (traces, the worker, th
 still writes too: the loop never waits on the file lock. Its connection has no busy timeout;
 a `BEGIN IMMEDIATE` that finds the file locked is tried again after a short sleep on the loop
 (the other requests keep being served), for `busy_seconds` at most, then the batch fails as
-unavailable (503).
+unavailable (503). Meanwhile the process's threads give the loop the next turn
+(`maitred.db.engine.WriteTurn`), so back-to-back writer jobs cannot keep it waiting.
 """
 
 from __future__ import annotations
@@ -203,24 +204,33 @@ class LoopWriter:
 
     async def _run_sqlite(self, fn: Callable[[BatchConnection], Awaitable[T]]) -> T:
         raw = self._sqlite or self._open_sqlite()
+        turn = self._db.turn
         deadline = time.monotonic() + self._busy_seconds
         pause = 0.0005
-        while True:
-            try:
-                raw.execute("BEGIN IMMEDIATE")
-                break
-            except sqlite3.OperationalError as exc:
-                if not _busy(exc) or time.monotonic() > deadline:
-                    raise
-            await asyncio.sleep(pause)  # the file is another writer's: serve requests meanwhile
-            pause = min(pause * 2, 0.001)
+        waited = False
         try:
-            result = await fn(_SqliteBatch(raw))
-            raw.execute("COMMIT")
-        except BaseException:
-            if raw.in_transaction:
-                raw.execute("ROLLBACK")
-            raise
+            while True:
+                try:
+                    raw.execute("BEGIN IMMEDIATE")
+                    break
+                except sqlite3.OperationalError as exc:
+                    if not _busy(exc) or time.monotonic() > deadline:
+                        raise
+                if not waited:  # this process's threads let the next transaction be ours
+                    waited = True
+                    turn.want()
+                await asyncio.sleep(pause)  # the file is another writer's: serve requests
+                pause = min(pause * 2, 0.001)
+            try:
+                result = await fn(_SqliteBatch(raw))
+                raw.execute("COMMIT")
+            except BaseException:
+                if raw.in_transaction:
+                    raw.execute("ROLLBACK")
+                raise
+        finally:
+            if waited:
+                turn.done()
         self.batches += 1
         self._since_checkpoint += 1
         if self._since_checkpoint >= CHECKPOINT_EVERY and self._checkpointing is None:

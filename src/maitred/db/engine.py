@@ -4,12 +4,49 @@ PostgreSQL)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
+
+
+class WriteTurn:
+    """Whose turn it is to write a SQLite file, between the event loop's batches and the
+    threads of the same process.
+
+    SQLite lets one connection write at a time and gives the lock to whoever asks when it is
+    free. The loop's batches ask by polling (the loop must not block on the lock), a thread by
+    SQLite's busy handler; a thread whose jobs follow one another (the writer, the worker's
+    follow-up rounds) took the lock again within microseconds of its commit, so a loop batch
+    could wait for a whole run of them: a booking behind seconds of background work. Now a
+    loop batch that finds the file locked says so here, and a thread about to begin a write
+    transaction lets it have the next one (for `GIVE_WAY_SECONDS` at most: the loop may be busy
+    elsewhere). Other processes on the same file still meet on the file lock alone."""
+
+    GIVE_WAY_SECONDS = 0.25
+
+    def __init__(self) -> None:
+        self._free = threading.Event()
+        self._free.set()
+        self._loop_thread: int | None = None
+
+    def want(self) -> None:
+        """The loop found the file locked: the next write transaction is its."""
+        self._loop_thread = threading.get_ident()
+        self._free.clear()
+
+    def done(self) -> None:
+        """The loop's batch ended (committed or rolled back)."""
+        self._free.set()
+
+    def give_way(self) -> None:
+        """Before a thread's write transaction: wait while the loop waits for the file."""
+        if self._free.is_set() or threading.get_ident() == self._loop_thread:
+            return
+        self._free.wait(self.GIVE_WAY_SECONDS)
 
 
 @dataclass(frozen=True)
@@ -21,6 +58,7 @@ class Database:
     read_engine: Engine
     write_sessions: sessionmaker[Session]
     read_sessions: sessionmaker[Session]
+    turn: WriteTurn = field(default_factory=WriteTurn)  # SQLite: see `WriteTurn`
 
     @property
     def is_sqlite(self) -> bool:
@@ -34,9 +72,10 @@ class Database:
             self.read_engine.dispose()
 
 
-def _sqlite_engine(url: str, *, immediate: bool) -> Engine:
+def _sqlite_engine(url: str, *, immediate: bool, turn: WriteTurn | None = None) -> Engine:
     """A SQLite engine that runs its own BEGIN (IMMEDIATE for writers, so two writers queue on
-    the busy timeout instead of failing on a lock upgrade) and uses WAL."""
+    the busy timeout instead of failing on a lock upgrade, after giving way to the event loop's
+    batches: `turn`) and uses WAL."""
     engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
 
     @event.listens_for(engine, "connect")
@@ -51,6 +90,8 @@ def _sqlite_engine(url: str, *, immediate: bool) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _begin(connection: Any) -> None:
+        if turn is not None:
+            turn.give_way()
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
     return engine
@@ -67,8 +108,9 @@ def normalize_url(url: str) -> str:
 def make_database(url: str, *, pool_size: int = 10) -> Database:
     """Build the engines for `url`."""
     url = normalize_url(url)
+    turn = WriteTurn()
     if url.startswith("sqlite"):
-        write = _sqlite_engine(url, immediate=True)
+        write = _sqlite_engine(url, immediate=True, turn=turn)
         read = _sqlite_engine(url, immediate=False)
     else:
         write = create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
@@ -79,6 +121,7 @@ def make_database(url: str, *, pool_size: int = 10) -> Database:
         read_engine=read,
         write_sessions=sessionmaker(write, expire_on_commit=False),
         read_sessions=sessionmaker(read, expire_on_commit=False),
+        turn=turn,
     )
 
 
