@@ -8,7 +8,14 @@ from typing import Any
 
 import pytest
 
-from tests.checkout.stack import NO_CURRENCY_STORE, OTHER_POS_KEY, POS_KEY, STORE, ChannelStack
+from tests.checkout.stack import (
+    CHANNEL_KEY_,
+    NO_CURRENCY_STORE,
+    OTHER_POS_KEY,
+    POS_KEY,
+    STORE,
+    ChannelStack,
+)
 from tests.checkout.test_flow import _price
 from tests.factories import fixture
 
@@ -33,10 +40,11 @@ def _counts(stack: ChannelStack) -> tuple[int, int, int]:
     return row["o"], row["e"], row["d"]
 
 
-def _names(body: Any, status: int, location: str) -> None:
+def _names(body: Any, status: int, location: str, where: str = "requestBody") -> None:
     assert body["status"] == status, body
     assert {"status", "code", "message", "errors"} <= set(body), body
     assert body["errors"][0]["location"] == location, body
+    assert body["errors"][0]["locationType"] == where, body
     assert location in body["message"], body
 
 
@@ -64,6 +72,14 @@ async def test_bad_channel_input_is_refused_naming_it_and_changes_nothing(
         got, answer = await stack.call("POST", f"{hub}/v1/channel/orders/price", body)
         assert got == status, (name, answer)
         _names(answer, status, location)
+    assert stack.http is not None
+    plain_text = {"Authorization": f"Bearer {CHANNEL_KEY_}", "Content-Type": "text/plain"}
+    price = f"{hub}/v1/channel/orders/price"
+    async with stack.http.post(price, data=b"{}", headers=plain_text) as response:
+        assert response.status == 415
+        refusal = await response.json()
+        _names(refusal, 415, "Content-Type", "header")
+        assert "application/json" in refusal["errors"][0]["message"]  # what it must be
     assert _counts(stack) == before
 
     order_id = (await _price(stack))["id"]
@@ -79,7 +95,10 @@ async def test_bad_channel_input_is_refused_naming_it_and_changes_nothing(
     _names(answer, 400, "fireOrderInSeconds")  # required: null is a value, not an absence
     got, answer = await stack.call("GET", f"{hub}/v1/channel/orders/no-such-order")
     assert got == 404
-    _names(answer, 404, "orderId")
+    _names(answer, 404, "orderId", "path")
+    got, answer = await stack.call("GET", f"{hub}/v1/channel/orders/{'x' * 201}")
+    assert got == 400
+    _names(answer, 400, "orderId", "path")
     assert _counts(stack) == before
     assert (await stack.order(order_id))["status"] == "PRICED"
 
@@ -97,11 +116,11 @@ async def test_bad_pos_input_is_refused_naming_it_and_changes_nothing(
     unknown = f"{hub}/v1/orders/no-such-order/commit/callback"
     got, answer = await stack.call("POST", unknown, {"status": "COMMITTED"}, key=POS_KEY)
     assert got == 404
-    _names(answer, 404, "orderId")
+    _names(answer, 404, "orderId", "path")
     theirs = f"{hub}/v1/orders/{order_id}/commit/callback"
     got, answer = await stack.call("POST", theirs, {"status": "COMMITTED"}, key=OTHER_POS_KEY)
     assert got == 403
-    _names(answer, 403, "orderId")
+    _names(answer, 403, "orderId", "path")
     # A channel's key on the POS side (and the other way round) is refused too.
     got, answer = await stack.call("POST", events, {"status": "DONE"})
     assert got == 403

@@ -55,13 +55,25 @@ class OrderErrorBody(ErrorBody):
     order: Order | None = None
 
 
-def error_body(status: int, code: str, message: str, *, location: str | None = None) -> ErrorBody:
-    """A one-entry error body."""
+# Where a located fault is, as `locationType` names it, by the first part of FastAPI's `loc`.
+LOCATION_TYPES = {"body": "requestBody", "path": "path", "query": "query", "header": "header"}
+
+
+def error_body(
+    status: int,
+    code: str,
+    message: str,
+    *,
+    location: str | None = None,
+    location_type: str = "requestBody",
+) -> ErrorBody:
+    """A one-entry error body; `location_type` says where `location` is (a body field unless
+    told otherwise)."""
     entry = ErrorEntry(
         code=code,
         message=message,
         location=location,
-        locationType="requestBody" if location else None,
+        locationType=location_type if location else None,
     )
     text = f"{location} {message}" if location else message
     return ErrorBody(status=status, code=code, message=text, errors=[entry])
@@ -75,13 +87,13 @@ def validation_body(exc: ValidationError, *, status: int = 400) -> ErrorBody:
     return ErrorBody(status=status, code=VALIDATION, message=message, errors=entries)
 
 
-def _entry(error: ErrorDetails) -> ErrorEntry:
+def _entry(error: ErrorDetails, location_type: str = "requestBody") -> ErrorEntry:
     location = _location(error)
     return ErrorEntry(
         code=VALIDATION,
         message=_message(error),
         location=location or None,
-        locationType="requestBody" if location else None,
+        locationType=location_type if location else None,
     )
 
 
@@ -130,13 +142,15 @@ def _elements(count: object) -> str:
 
 def request_body(errors: Sequence[Any], *, status: int = 400) -> ErrorBody:
     """The error body for FastAPI's validation errors of a request (its body, path or
-    query), one entry per fault; locations start at the body's fields."""
+    query), one entry per fault; a location is named within its part (`cart.total`,
+    `orderId`), and `locationType` says which part."""
     entries = []
     for error in list(errors)[:MAX_ENTRIES]:
         loc = tuple(error.get("loc", ()))
-        where = loc[1:] if loc and loc[0] in ("body", "path", "query", "header") else loc
+        part = LOCATION_TYPES.get(loc[0]) if loc and isinstance(loc[0], str) else None
+        where = loc[1:] if part else loc
         details: ErrorDetails = {**error, "loc": where}  # type: ignore[typeddict-item]
-        entries.append(_entry(details))
+        entries.append(_entry(details, part or "requestBody"))
     if not entries:
         entries = [ErrorEntry(code=VALIDATION, message="the request is not valid")]
     first = entries[0]
@@ -157,7 +171,9 @@ CODES_BY_STATUS = {
 }
 
 
-def status_body(status: int, message: str, *, location: str | None = None) -> ErrorBody:
+def status_body(
+    status: int, message: str, *, location: str | None = None, location_type: str = "requestBody"
+) -> ErrorBody:
     """A one-entry error body for an HTTP status, the code named after it."""
     code = CODES_BY_STATUS.get(status, "InternalError" if status >= 500 else "Error")
-    return error_body(status, code, message, location=location)
+    return error_body(status, code, message, location=location, location_type=location_type)

@@ -52,10 +52,34 @@ class RbiRoute(JsonBodyRoute):
                 headers = None
                 if isinstance(exc, RateLimited):
                     headers = {"Retry-After": str(exc.retry_after)}
-                body = status_body(exc.status_code, exc.message, location=location)
+                kind = _location_type(request, location) if location else "requestBody"
+                message = _detail(exc, location) or exc.message
+                body = status_body(exc.status_code, message, location=location, location_type=kind)
                 return _error(body, headers)
 
         return rendered
+
+
+def _detail(exc: MaitredError, location: str | None) -> str | None:
+    """The first message the error's details give for `location` (more telling than the
+    status's own: "Must be application/json (or absent)." over "Unsupported media type")."""
+    for entry in exc.details.get(location, []) if location else []:
+        for messages in entry.values():
+            if messages:
+                return str(messages[0])
+    return None
+
+
+def _location_type(request: Request, location: str) -> str:
+    """Where the field an error names was sent: the path (`orderId` of `/v1/orders/{orderId}`),
+    the query, a header (`Content-Type`), else the body."""
+    if location in request.path_params:
+        return "path"
+    if location in request.query_params:
+        return "query"
+    if location in request.headers:
+        return "header"
+    return "requestBody"
 
 
 def _error(body: ErrorBody, headers: dict[str, str] | None = None) -> JSONResponse:
