@@ -327,7 +327,9 @@ def test_a_client_that_stalls_is_cut_off_and_nothing_it_sent_is_processed(
     with Session(engine) as session, session.begin():
         seed_world(session, SecretBox(settings.secret_key or ""))
     before = dump(engine)
-    quick = settings.model_copy(update={"request_read_seconds": 0.5})
+    # Short, yet long enough that a whole request sent at once never meets it on a busy machine
+    read_seconds = 1.0
+    quick = settings.model_copy(update={"request_read_seconds": read_seconds})
     cids = [f"stalled-body-{n}" for n in range(len(_partner_writes()))]
     with serve(quick) as hub:
         port = int(hub.base_url.rsplit(":", 1)[1])
@@ -356,7 +358,7 @@ def test_a_client_that_stalls_is_cut_off_and_nothing_it_sent_is_processed(
     stored_whole = changed_rows(before, dump(engine))
     engine.dispose()
     figure(
-        read_seconds=0.5, silent_closed_after_s=round(silent_for, 2),
+        read_seconds=read_seconds, silent_closed_after_s=round(silent_for, 2),
         partial_head_status=_status(partial), partial_head_closed_after_s=round(partial_for, 2),
         stalled_bodies=len(stalled),
         stalled_body_closed_after_s=[round(seconds, 2) for _, seconds in stalled],
@@ -379,7 +381,7 @@ def test_the_read_time_is_a_setting_of_maitred_serve(settings: Settings, tmp_pat
     """`MAITRED_REQUEST_READ_SECONDS` reaches the protocol `maitred serve` runs: a head left
     unfinished is answered 408 and the connection closed, and a whole request still gets 200."""
     log = tmp_path / "serve.log"
-    with serve_process(settings, log, MAITRED_REQUEST_READ_SECONDS="0.5") as hub:
+    with serve_process(settings, log, MAITRED_REQUEST_READ_SECONDS="1") as hub:
         partial, _ = _stall(hub.port, b"GET /healthz HTTP/1.1\r\nHost: h")
         alive, _ = exchange(hub.port, iter([b"GET /healthz HTTP/1.1\r\nHost: hub\r\n\r\n"]))
     assert _status(partial) == 408, partial[:300]
