@@ -52,6 +52,13 @@ class Settings(BaseSettings):
         ge=1024,
         description="Request line plus headers above this: 431, before any of it is kept.",
     )
+    request_read_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="Seconds a client has to send a whole request (head and body), from the "
+        "connection's start or the next request's first byte: then a head still unfinished "
+        "gets 408 and its connection is closed, and a body still arriving is cut off unprocessed.",
+    )
     forwarded_allow_ips: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
         description="Proxies (addresses or CIDRs, comma-separated; `*` for any) whose "

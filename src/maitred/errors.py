@@ -4,6 +4,7 @@
     ├── BadRequest (400)           input that fails validation; `details` names the fields
     ├── Unauthorized (401)         missing or wrong credentials
     ├── NotFound (404)             absent, or belonging to another partner (never 403)
+    ├── RequestTimeout (408)       a request head unfinished after MAITRED_REQUEST_READ_SECONDS
     ├── Conflict (409)             clashes with the current state
     │   └── InvalidTransition (409)
     ├── PayloadTooLarge (413)
@@ -72,6 +73,11 @@ class Forbidden(MaitredError):
 class NotFound(MaitredError):
     status_code = 404
     default_message = "Not found"
+
+
+class RequestTimeout(MaitredError):
+    status_code = 408
+    default_message = "Request timeout"
 
 
 class Conflict(MaitredError):

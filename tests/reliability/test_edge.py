@@ -1,8 +1,9 @@
 """The edge against a stranger on a real socket: a request head past the documented limit is
 refused with 431 before anything reads it (not even uvicorn's parser buffers it whole), while a
 large body read together with its head is not taken for a head; traces keep headers truncated
-like bodies, traffic without a valid key cannot grow the trace table without bound, and a body
-shorter than its Content-Length is never processed."""
+like bodies, traffic without a valid key cannot grow the trace table without bound, a body
+shorter than its Content-Length is never processed, and a client that stalls is cut off after
+`MAITRED_REQUEST_READ_SECONDS` with nothing it sent processed."""
 
 from __future__ import annotations
 
@@ -15,11 +16,13 @@ from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from maitred.config import Settings
 from maitred.db.engine import make_throwaway_engine
+from maitred.monitoring.middleware import DISCONNECTED
 from maitred.monitoring.models import Trace
 from maitred.security import SecretBox
 from tests.conftest import ADMIN_TOKEN
@@ -280,3 +283,106 @@ def test_a_large_body_read_with_its_head_is_answered_not_refused_431(
     figure(body_kb=len(body) // 1024, status=_status(answer))
     assert len(body) > 2 * settings.max_header_bytes
     assert _status(answer) == 200, answer[:300]
+
+
+def _stall(port: int, sent: bytes) -> tuple[bytes, float]:
+    """Send `sent` on a new connection, then nothing: (everything the hub answers until it
+    closes the connection, seconds until it did). Fails if the connection is still open and
+    silent after 30 s."""
+    started = time.monotonic()
+    answer = b""
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+        if sent:
+            sock.sendall(sent)
+        while chunk := sock.recv(65536):
+            answer += chunk
+    return answer, time.monotonic() - started
+
+
+def _partner_writes() -> list[tuple[str, str, bytes]]:
+    """(path, key, a valid body) of a booking and a POS order."""
+    return [
+        ("/rms", RMS_KEY, json.dumps(fixture("rms_reservation_seated.json")).encode()),
+        ("/v1/pos/pos-venue-1/order", POS_KEY, json.dumps(fixture("pos_order_open.json")).encode()),
+    ]
+
+
+def _post_head(path: str, key: str, length: int, cid: str) -> bytes:
+    return (
+        f"POST {path} HTTP/1.1\r\nHost: hub\r\nAuthorization: Bearer {key}\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {length}\r\n"
+        f"X-Correlation-Id: {cid}\r\n\r\n"
+    ).encode()
+
+
+def test_a_client_that_stalls_is_cut_off_and_nothing_it_sent_is_processed(
+    settings: Settings, figure: Record
+) -> None:
+    """Slowloris: a connection that sends nothing, a head sent in part, and a valid partner
+    write whose body stops short of its `Content-Length` are each closed by the hub once
+    `request_read_seconds` have passed (the unfinished head answered 408 first), and none of the
+    writes is processed; the same writes sent whole are. Without the read timer every one of
+    these connections stayed open (and, past the head, kept an app task waiting) for ever."""
+    engine = make_throwaway_engine(settings.database_url)
+    with Session(engine) as session, session.begin():
+        seed_world(session, SecretBox(settings.secret_key or ""))
+    before = dump(engine)
+    # Short, yet long enough that a whole request sent at once never meets it on a busy machine
+    read_seconds = 1.0
+    quick = settings.model_copy(update={"request_read_seconds": read_seconds})
+    cids = [f"stalled-body-{n}" for n in range(len(_partner_writes()))]
+    with serve(quick) as hub:
+        port = int(hub.base_url.rsplit(":", 1)[1])
+        silent, silent_for = _stall(port, b"")
+        partial, partial_for = _stall(port, b"POST /rms HTTP/1.1\r\nAuthorization: Bea")
+        stalled = []
+        for cid, (path, key, body) in zip(cids, _partner_writes(), strict=True):
+            head = _post_head(path, key, len(body) + 1000, cid)
+            stalled.append(_stall(port, head + body[: len(body) // 2]))
+
+        def traced() -> bool:
+            with Session(engine) as session:
+                found = select(func.count()).where(Trace.correlation_id.in_(cids))
+                return session.scalar(found) == len(cids)
+
+        wait_for(traced, timeout=30, what="the stalled requests' traces")
+        changed = changed_rows(before, dump(engine))
+        whole = [
+            exchange(port, iter([_post_head(path, key, len(body), f"whole-{n}") + body]))[0]
+            for n, (path, key, body) in enumerate(_partner_writes())
+        ]
+    with Session(engine) as session:
+        traces = session.execute(
+            select(Trace.status_code, Trace.error).where(Trace.correlation_id.in_(cids))
+        ).all()
+    stored_whole = changed_rows(before, dump(engine))
+    engine.dispose()
+    figure(
+        read_seconds=read_seconds, silent_closed_after_s=round(silent_for, 2),
+        partial_head_status=_status(partial), partial_head_closed_after_s=round(partial_for, 2),
+        stalled_bodies=len(stalled),
+        stalled_body_closed_after_s=[round(seconds, 2) for _, seconds in stalled],
+        rows_changed=changed, whole_statuses=[_status(answer) for answer in whole],
+    )  # fmt: skip
+    assert silent == b""  # closed, nothing said: there was no request to answer
+    assert _status(partial) == 408, partial[:300]
+    error = json.loads(partial.partition(b"\r\n\r\n")[2])["error"]
+    assert error["code"] == 408
+    assert "headers" in error["details"]
+    assert [answer for answer, _ in stalled] == [b""] * len(stalled)
+    assert changed == 0
+    assert sorted(traces) == [(None, DISCONNECTED)] * len(cids)
+    assert [_status(answer) for answer in whole] == [200] * len(whole)
+    assert stored_whole > 0  # the same writes, sent whole, were processed
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_the_read_time_is_a_setting_of_maitred_serve(settings: Settings, tmp_path: Path) -> None:
+    """`MAITRED_REQUEST_READ_SECONDS` reaches the protocol `maitred serve` runs: a head left
+    unfinished is answered 408 and the connection closed, and a whole request still gets 200."""
+    log = tmp_path / "serve.log"
+    with serve_process(settings, log, MAITRED_REQUEST_READ_SECONDS="1") as hub:
+        partial, _ = _stall(hub.port, b"GET /healthz HTTP/1.1\r\nHost: h")
+        alive, _ = exchange(hub.port, iter([b"GET /healthz HTTP/1.1\r\nHost: hub\r\n\r\n"]))
+    assert _status(partial) == 408, partial[:300]
+    assert _status(alive) == 200
