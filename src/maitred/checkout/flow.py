@@ -456,17 +456,13 @@ def _send_leg(session: Session, order: ChannelOrder, leg: Leg, ctx: Context, at:
         expires = order.fire_due_at or at + timedelta(seconds=ctx.fire_ttl)
     else:
         expires = order.wait_deadline_at
-    base = pos.webhook_url.rstrip("/")
-    endpoint_id = deliveries.ensure_endpoint(
-        session, partner_id=pos.partner_id, name=deliveries.WEBHOOK, url=pos.webhook_url
-    )
-    deliveries.enqueue(
+    deliveries.enqueue_webhook(
         session,
-        endpoint_id=endpoint_id,
         partner_id=pos.partner_id,
+        webhook_url=pos.webhook_url,
+        path=hook.path,
         venue_id=order.venue_id,
         kind=f"{pos.contract}.{leg.value}",
-        url=base + hook.path,
         body=hook.body,
         ordering_key=f"order:{order.id}",
         coalesce_key=f"order:{order.id}:price" if leg is Leg.PRICE else None,
@@ -487,18 +483,13 @@ def _notify(session: Session, order: ChannelOrder, ctx: Context, at: datetime) -
         if link is None or notices is None or not link.webhook_url:
             continue
         body = notices.order_updated(order, callback_url=callback_url, at=at)
-        endpoint_id = deliveries.ensure_endpoint(
-            session, partner_id=partner_id, name=deliveries.WEBHOOK, url=link.webhook_url
-        )
-        deliveries.enqueue(
+        deliveries.enqueue_webhook(
             session,
-            endpoint_id=endpoint_id,
             partner_id=partner_id,
+            webhook_url=link.webhook_url,
+            path=notices.order_updated_path(kind),
             venue_id=order.venue_id,
             kind=f"{link.contract}.order_updated",
-            url=link.webhook_url.rstrip("/") + notices.order_updated_path(kind)
-            if notices.order_updated_path(kind)
-            else link.webhook_url,
             body=body,
             ordering_key=f"order:{order.id}:updates",
             correlation_id=ctx.correlation_id,

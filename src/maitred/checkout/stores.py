@@ -296,16 +296,12 @@ def _announce(session: Session, venue_id: str, online: bool, ctx: Context, at: d
         body = presence.store_updated(
             store_id=link.external_id, online=online, at=at, callback_url=callback_url
         )
-        endpoint_id = deliveries.ensure_endpoint(
-            session, partner_id=partner_id, name=deliveries.WEBHOOK, url=link.webhook_url
-        )
-        deliveries.enqueue(
+        deliveries.enqueue_webhook(
             session,
-            endpoint_id=endpoint_id,
             partner_id=partner_id,
+            webhook_url=link.webhook_url,
             venue_id=venue_id,
             kind=f"{link.contract}.{STORE_UPDATED}",
-            url=link.webhook_url,
             body=body,
             ordering_key=f"store:{venue_id}:updates",
             coalesce_key=f"store:{venue_id}",
@@ -338,16 +334,13 @@ def _send_heartbeat(
     """The heartbeat webhook; useless once the next is due, so it expires then and a newer
     one replaces it (docs/decisions/0016's table)."""
     hook = presence.heartbeat(store_id=store.store_id, at=at)
-    endpoint_id = deliveries.ensure_endpoint(
-        session, partner_id=store.pos_partner_id, name=deliveries.WEBHOOK, url=store.webhook_url
-    )
-    deliveries.enqueue(
+    deliveries.enqueue_webhook(
         session,
-        endpoint_id=endpoint_id,
         partner_id=store.pos_partner_id,
+        webhook_url=store.webhook_url,
+        path=hook.path,
         venue_id=store.venue_id,
         kind=f"{store.contract}.{HEARTBEAT}",
-        url=store.webhook_url.rstrip("/") + hook.path,
         body=hook.body,
         ordering_key=_heartbeat_key(store),
         coalesce_key=_heartbeat_key(store),

@@ -119,6 +119,39 @@ _SUPERSEDE = dialect_sql(
 )
 
 
+def enqueue_webhook(
+    session: Session,
+    *,
+    partner_id: str,
+    webhook_url: str,
+    path: str = "",
+    kind: str,
+    body: dict[str, Any] | str,
+    venue_id: str | None = None,
+    ordering_key: str | None = None,
+    coalesce_key: str | None = None,
+    correlation_id: str | None = None,
+    expires_at: datetime | None = None,
+) -> int:
+    """`enqueue` to the partner's webhook: its endpoint registered (or moved to `webhook_url`)
+    first, the delivery sent to `webhook_url`, or to `webhook_url` + `path` where the contract
+    gives each kind of webhook a path of its own. Its id."""
+    endpoint_id = ensure_endpoint(session, partner_id=partner_id, name=WEBHOOK, url=webhook_url)
+    return enqueue(
+        session,
+        endpoint_id=endpoint_id,
+        partner_id=partner_id,
+        kind=kind,
+        url=webhook_url.rstrip("/") + path if path else webhook_url,
+        body=body,
+        venue_id=venue_id,
+        ordering_key=ordering_key,
+        coalesce_key=coalesce_key,
+        correlation_id=correlation_id,
+        expires_at=expires_at,
+    )
+
+
 def enqueue(
     session: Session,
     *,
