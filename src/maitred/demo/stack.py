@@ -279,10 +279,9 @@ class Stack:
             **self.env,
         }
         with (self.workdir / f"{name}.log").open("wb") as log:  # the child keeps its own copy
-            self.names.append(name)
-            self.processes.append(
-                subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
-            )
+            process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+        self.processes.append(process)
+        self.names.append(name)
 
     def _config(self) -> Path:
         path = self.workdir / "maitred.toml"
