@@ -334,8 +334,8 @@ async def test_back_to_back_thread_writes_do_not_keep_a_loop_batch_waiting(
                 time.sleep(0.02)  # a job's work, the file locked
             committed += 1
 
-    async def insert(connection: BatchConnection) -> int:
-        return committed
+    async def turn_taken(connection: BatchConnection) -> int:
+        return committed  # the thread's transactions committed before this one began
 
     thread = threading.Thread(target=back_to_back)
     thread.start()
@@ -343,7 +343,7 @@ async def test_back_to_back_thread_writes_do_not_keep_a_loop_batch_waiting(
         while committed < 3:  # the thread is writing
             await asyncio.sleep(0.005)
         asked_at = committed
-        given_at = await runtime.batches.run(insert)
+        given_at = await runtime.batches.run(turn_taken)
     finally:
         stop.set()
         thread.join()
