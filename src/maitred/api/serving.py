@@ -99,6 +99,9 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         self._head_begun = False  # a head's first byte came and its end has not
         self._head_bytes = 0
         self._refused = False
+        # One timer per connection, not one per request: a request sets its deadline (a float)
+        # and clears it once whole, and the timer, when it fires, looks at the deadline then.
+        self._read_deadline: float | None = None
         self._read_timer: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
@@ -109,6 +112,9 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
     def connection_lost(self, exc: Exception | None) -> None:
         """Nothing left to time."""
         self._disarm()
+        if self._read_timer is not None:
+            self._read_timer.cancel()
+            self._read_timer = None
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
@@ -132,7 +138,7 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         super().on_message_begin()
         self._head_bytes = 0
         self._head_begun = True
-        if self._read_timer is None:
+        if self._read_deadline is None:
             self._arm()
 
     def on_headers_complete(self) -> None:
@@ -167,17 +173,23 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         super().handle_websocket_upgrade()
 
     def _arm(self) -> None:
-        self._read_timer = self.loop.call_later(self.read_seconds, self._read_timed_out)
+        """The request's time runs from now; the connection's timer is set if none is."""
+        self._read_deadline = self.loop.time() + self.read_seconds
+        if self._read_timer is None:
+            self._read_timer = self.loop.call_at(self._read_deadline, self._read_timed_out)
 
     def _disarm(self) -> None:
-        if self._read_timer is not None:
-            self._read_timer.cancel()
-            self._read_timer = None
+        """Nothing to time until the next request begins (the timer, if it fires, finds so)."""
+        self._read_deadline = None
 
     def _read_timed_out(self) -> None:
         """The request did not arrive whole in time: 408 for an unfinished head, else close."""
         self._read_timer = None
-        if self._refused or self.transport.is_closing():
+        deadline = self._read_deadline
+        if deadline is None or self._refused or self.transport.is_closing():
+            return
+        if self.loop.time() < deadline:  # a later request's time: wait for its deadline
+            self._read_timer = self.loop.call_at(deadline, self._read_timed_out)
             return
         if self._hub_is_behind():
             self._arm()  # the client is not the one holding things up: look again later
